@@ -76,6 +76,8 @@ export interface InfoResponse {
   CaPublicKeys: string[];
   ServerId: string;
   StsEndpoint: string;
+  /** The region the proof must be signed for; our addition to DESIGN §3.2 (an endpoint URL need not name it). */
+  StsRegion: string;
 }
 
 export interface ErrorResponse {
@@ -83,3 +85,21 @@ export interface ErrorResponse {
 }
 
 export type CaResponse = CertResponse | InfoResponse | ErrorResponse;
+
+/** What the CA asks a policy about a user certificate (DESIGN §3.4; SourceIp and PublicKeyFingerprint are our additions). */
+export interface LkpUserCertAuthorizationRequest {
+  Kind: 'User';
+  From: LkpIdentity;
+  RemoteInstanceArn: string;
+  SshUsername: string;
+  SourceIp?: string;
+  PublicKeyFingerprint: string;
+}
+
+/** What the CA asks a policy about a host certificate (DESIGN §3.4). */
+export interface LkpHostCertAuthorizationRequest {
+  Kind: 'Host';
+  From: LkpIdentity;
+  HostInstanceArn: string;
+  Principals: string[];
+}

@@ -1,0 +1,63 @@
+/**
+ * One JSON line per decision on stdout (DESIGN §5). The line is built from an allow-list of
+ * fields, so an Authorization header, token or key can never reach it by accident.
+ */
+import type { ErrorCode } from './errors.js';
+
+export interface AuditRecord {
+  time: string;
+  decision: 'allow' | 'deny';
+  kind?: 'User' | 'Host' | 'Info';
+  transport: string;
+  requestId?: string;
+  sourceIp?: string;
+  caller?: string;
+  target?: string;
+  sshUsername?: string;
+  requestedPrincipals?: string[];
+  principals?: string[];
+  policy?: string;
+  serial?: string;
+  keyId?: string;
+  keyFingerprint?: string;
+  validAfter?: number;
+  validBefore?: number;
+  code?: ErrorCode;
+  reason?: string;
+  detail?: Record<string, string>;
+}
+
+export type AuditSink = (line: string) => void;
+
+export const stdoutAudit: AuditSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+const FIELDS: readonly (keyof AuditRecord)[] = [
+  'time',
+  'decision',
+  'kind',
+  'transport',
+  'requestId',
+  'sourceIp',
+  'caller',
+  'target',
+  'sshUsername',
+  'requestedPrincipals',
+  'principals',
+  'policy',
+  'serial',
+  'keyId',
+  'keyFingerprint',
+  'validAfter',
+  'validBefore',
+  'code',
+  'reason',
+  'detail',
+];
+
+export function formatAudit(record: AuditRecord): string {
+  const line: Record<string, unknown> = { level: record.decision === 'allow' ? 'INFO' : 'WARN', message: 'lkp decision' };
+  for (const field of FIELDS) if (record[field] !== undefined) line[field] = record[field];
+  return JSON.stringify(line);
+}

@@ -1,0 +1,32 @@
+/**
+ * The built-in policy used when no AUTHORIZATION_LAMBDA is configured (DESIGN §3.4): callers from
+ * the allowed accounts may reach instances in the allowed accounts, with the default principals.
+ */
+import { forbidden } from '../errors.js';
+import { INSTANCE_ARN } from '../request.js';
+import { DEFAULT_USER_EXTENSIONS, defaultUserPrincipal, type Grant } from './grant.js';
+import type { Policy } from './policy.js';
+
+export function builtinPolicy(allowedAccounts: readonly string[]): Policy {
+  return {
+    name: 'built-in',
+    async authorizeUser(req): Promise<Grant> {
+      const account = INSTANCE_ARN.exec(req.RemoteInstanceArn)?.[3];
+      // Identity already checked the caller's account; the target must be one of ours too.
+      if (account === undefined || !allowedAccounts.includes(account))
+        throw forbidden(
+          `instance ${req.RemoteInstanceArn} is in account ${account ?? '?'}, which this CA does not serve (allowed: ${allowedAccounts.join(', ')})`,
+        );
+      return {
+        principals: [defaultUserPrincipal(req.SshUsername, req.RemoteInstanceArn)],
+        criticalOptions: {},
+        extensions: [...DEFAULT_USER_EXTENSIONS],
+      };
+    },
+    async authorizeHost(req): Promise<Grant> {
+      // Requested names are signed only once the CA can confirm them against EC2 (DESIGN §3.4);
+      // until then a host certificate names the instance ARN alone.
+      return { principals: [req.HostInstanceArn], criticalOptions: {}, extensions: [] };
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * A Grant is what authorization hands to signing: the constraints of the certificate, never a
+ * bare yes/no. Later stages apply it; they never widen it.
+ */
+export interface Grant {
+  /** Never empty: an empty principal list means "any principal" to sshd. */
+  principals: string[];
+  /** Shortens the configured TTL; never lengthens it (DESIGN §3.4). */
+  validForSeconds?: number;
+  criticalOptions: Record<string, string>;
+  extensions: string[];
+  targetAddress?: string;
+}
+
+/** DESIGN §3.4: pty and port forwarding on, agent/X11 forwarding and user rc off. */
+export const DEFAULT_USER_EXTENSIONS: readonly string[] = ['permit-port-forwarding', 'permit-pty'];
+
+/** DESIGN §3.4: it names the instance AND the login, so a certificate for ec2-user is not one for root. */
+export function defaultUserPrincipal(sshUsername: string, remoteInstanceArn: string): string {
+  return `${sshUsername}@${remoteInstanceArn}`;
+}

@@ -1,0 +1,182 @@
+/**
+ * The CA pipeline, in the order of the design: parse → authenticate → authorize → sign → audit.
+ * Every transport (HTTP server, Lambda Invoke, Function URL) calls `handle`; every exit writes
+ * exactly one audit line.
+ */
+import { formatAudit, type AuditRecord, type AuditSink } from './audit.js';
+import type { Grant } from './authorize/grant.js';
+import { checkHostCaller } from './authorize/host-caller.js';
+import type { Policy } from './authorize/policy.js';
+import { createCertificate, parseCertificate, parsePublicKey, randomSerial, type SshPublicKey } from './cert/index.js';
+import type { CaConfig } from './config.js';
+import { HTTP_STATUS, asLkpError, internal } from './errors.js';
+import type {
+  CaResponse,
+  CertResponse,
+  HostCertRequest,
+  IdentityProof,
+  InfoResponse,
+  LkpIdentity,
+  UserCertRequest,
+} from './protocol.js';
+import { parseRequest, parseRequestBody } from './request.js';
+import type { Signer } from './signer/signer.js';
+import { buildTemplate } from './template.js';
+
+export type IdentityVerifier = (proof: IdentityProof, keyFingerprint: string, now: Date) => Promise<LkpIdentity>;
+
+export interface CaDeps {
+  config: CaConfig;
+  signer: Signer;
+  policy: Policy;
+  verifyIdentity: IdentityVerifier;
+  audit: AuditSink;
+  now?: () => Date;
+  random?: (size: number) => Buffer;
+}
+
+export interface RequestMeta {
+  transport: string;
+  /** The caller's address as the transport observed it; never a value the client supplied. */
+  sourceIp?: string;
+  requestId?: string;
+}
+
+/** A raw JSON body (HTTP, Function URL) or an already-decoded payload (Lambda Invoke). */
+export type Incoming = { body: string | Buffer } | { payload: unknown };
+
+export interface CaResult {
+  status: number;
+  response: CaResponse;
+}
+
+export type Ca = (incoming: Incoming, meta: RequestMeta) => Promise<CaResult>;
+
+export function createCa(deps: CaDeps): Ca {
+  const now = deps.now ?? (() => new Date());
+  return async (incoming, meta) => {
+    const record: AuditRecord = { time: now().toISOString(), decision: 'deny', transport: meta.transport };
+    if (meta.sourceIp !== undefined) record.sourceIp = meta.sourceIp;
+    if (meta.requestId !== undefined) record.requestId = meta.requestId;
+    try {
+      const req = 'body' in incoming ? parseRequestBody(incoming.body) : parseRequest(incoming.payload);
+      record.kind = req.Kind;
+      if (req.Kind === 'Info') {
+        record.decision = 'allow';
+        return { status: 200, response: info(deps) };
+      }
+      const response = await issue(req, deps, meta, record, now());
+      record.decision = 'allow';
+      return { status: 200, response };
+    } catch (e) {
+      const err = asLkpError(e);
+      record.code = err.code;
+      record.reason = err.message;
+      if (Object.keys(err.detail).length > 0) record.detail = { ...err.detail };
+      if (err.code === 'Internal') logInternal(err);
+      return { status: HTTP_STATUS[err.code], response: { Error: { Code: err.code, Message: err.message } } };
+    } finally {
+      deps.audit(formatAudit(record));
+    }
+  };
+}
+
+async function issue(
+  req: UserCertRequest | HostCertRequest,
+  deps: CaDeps,
+  meta: RequestMeta,
+  record: AuditRecord,
+  now: Date,
+): Promise<CertResponse> {
+  record.target = req.Kind === 'User' ? req.RemoteInstanceArn : req.HostInstanceArn;
+  if (req.Kind === 'User') record.sshUsername = req.SshUsername;
+  else record.requestedPrincipals = req.Principals;
+
+  const publicKey = parsePublicKey(req.PublicKey);
+  record.keyFingerprint = publicKey.fingerprint;
+
+  const who = await deps.verifyIdentity(req.Identity, publicKey.fingerprint, now);
+  record.caller = who.Arn;
+
+  record.policy = deps.policy.name;
+  const grant = await authorize(req, who, publicKey, deps.policy, meta);
+
+  const template = buildTemplate(
+    { req, who, publicKey, grant, serial: randomSerial(deps.random), now },
+    deps.config,
+  );
+  const signed = await createCertificate(template, deps.signer, deps.random);
+  checkSigned(signed.line, template.serial, template.principals, deps.signer);
+
+  record.principals = [...template.principals];
+  record.serial = template.serial.toString();
+  record.keyId = template.keyId;
+  record.validAfter = template.validAfter;
+  record.validBefore = template.validBefore;
+  const response: CertResponse = {
+    Kind: req.Kind,
+    Certificate: signed.line,
+    KeyId: template.keyId,
+    Serial: template.serial.toString(),
+    Principals: [...template.principals],
+    ValidAfter: template.validAfter,
+    ValidBefore: template.validBefore,
+    CaPublicKeys: [deps.signer.publicKey],
+  };
+  if (grant.targetAddress !== undefined) response.TargetAddress = grant.targetAddress;
+  return response;
+}
+
+async function authorize(
+  req: UserCertRequest | HostCertRequest,
+  who: LkpIdentity,
+  publicKey: SshPublicKey,
+  policy: Policy,
+  meta: RequestMeta,
+): Promise<Grant> {
+  if (req.Kind === 'Host') {
+    checkHostCaller(who, req.HostInstanceArn);
+    return policy.authorizeHost({
+      Kind: 'Host',
+      From: who,
+      HostInstanceArn: req.HostInstanceArn,
+      Principals: req.Principals,
+    });
+  }
+  return policy.authorizeUser({
+    Kind: 'User',
+    From: who,
+    RemoteInstanceArn: req.RemoteInstanceArn,
+    SshUsername: req.SshUsername,
+    PublicKeyFingerprint: publicKey.fingerprint,
+    ...(meta.sourceIp !== undefined ? { SourceIp: meta.sourceIp } : {}),
+  });
+}
+
+/** Re-read what was signed before handing it out: a mismatch is our bug and must not leave the CA. */
+function checkSigned(line: string, serial: bigint, principals: readonly string[], signer: Signer): void {
+  const cert = parseCertificate(line);
+  if (
+    cert.serial !== serial ||
+    cert.serial === 0n ||
+    cert.principals.length === 0 ||
+    cert.principals.join('\n') !== principals.join('\n') ||
+    !cert.signatureKey.equals(signer.publicKeyBlob)
+  )
+    throw internal('the signed certificate did not match its template; nothing was issued');
+}
+
+function info(deps: CaDeps): InfoResponse {
+  return {
+    CaPublicKeys: [deps.signer.publicKey],
+    ServerId: deps.config.serverId,
+    StsEndpoint: deps.config.stsEndpoint,
+    StsRegion: deps.config.region,
+  };
+}
+
+/** Internal errors carry their cause for the operator (stderr), never for the caller. */
+function logInternal(err: Error): void {
+  const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause ?? '');
+  process.stderr.write(`${JSON.stringify({ level: 'ERROR', message: err.message, cause })}\n`);
+}

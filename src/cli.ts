@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** `lkp-ca`: runs the CA outside Lambda, configured from the same environment (DESIGN §6, §7). */
+import { Command, InvalidArgumentError } from 'commander';
+import { bootstrapCa } from './bootstrap.js';
+import { ConfigError } from './config.js';
+import { startCaServer } from './server.js';
+
+const CONFIG_HELP = `
+Configuration (environment, the same as the Lambda function):
+  LKP_CA_KEY             kms:<key id|ARN|alias> or file:<OpenSSH private key>   (required)
+  LKP_SERVER_ID          value clients must sign as X-Lkp-Server-Id            (required)
+  LKP_ALLOWED_ACCOUNTS   comma-separated account ids                           (required here)
+  AWS_REGION             region of the STS endpoint                            (required)
+  AWS_ENDPOINT_URL_STS   STS endpoint override (https, or http on loopback)
+  AUTHORIZATION_LAMBDA   policy function; unset = built-in policy
+  LKP_USER_CERT_TTL      seconds, default 3600
+  LKP_HOST_CERT_TTL      seconds, default 2592000
+  LKP_CLOCK_SKEW         seconds, default 300
+  LKP_POLICY_TIMEOUT_MS  default 5000
+
+Example:
+  LKP_CA_KEY=file:./ca_key LKP_SERVER_ID=lkp.example.com LKP_ALLOWED_ACCOUNTS=111122223333 \\
+  AWS_REGION=us-east-1 lkp-ca serve --port 8080
+`;
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+  return n;
+}
+
+const program = new Command()
+  .name('lkp-ca')
+  .description('lkp SSH certificate authority: signs short-lived OpenSSH certificates for AWS identities')
+  .version('0.1.0');
+
+program
+  .command('serve')
+  .description('serve the CA over HTTP on 127.0.0.1 (POST / with a JSON request)')
+  .option('-p, --port <port>', 'port to listen on; 0 picks a free one', port, 8080)
+  .addHelpText('after', CONFIG_HELP)
+  .action(async (opts: { port: number }) => {
+    try {
+      const { ca } = await bootstrapCa();
+      const server = await startCaServer(ca, { port: opts.port });
+      process.stdout.write(`listening on ${server.url}\n`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    } catch (e) {
+      const message = e instanceof ConfigError || e instanceof Error ? e.message : String(e);
+      process.stderr.write(`lkp-ca: ${message}\n`);
+      process.exit(2);
+    }
+  });
+
+await program.parseAsync();

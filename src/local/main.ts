@@ -1,0 +1,52 @@
+/**
+ * `npm start`: the whole system on loopback with no AWS account (DESIGN §6). Runs the demo,
+ * then keeps the stack up for you to try (on a terminal) or exits (when not on a terminal, as in CI).
+ */
+import { runDemo } from './demo.js';
+import { findSshd } from './openssh.js';
+import { LOCAL_INSTANCE_ARN, startLocalStack } from './stack.js';
+
+const args = new Set(process.argv.slice(2));
+const keepRunning = args.has('--keep-running') || (process.stdout.isTTY === true && !args.has('--exit'));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const step = (n: number, line: string) => say(`\n[${n}] ${line}`);
+
+if (findSshd() === undefined) {
+  process.stderr.write('npm start needs OpenSSH sshd: apt-get install openssh-server (or your OS equivalent)\n');
+  process.exit(1);
+}
+
+step(1, 'Starting the local stack: an STS stand-in and `lkp-ca serve`, on 127.0.0.1');
+const stack = await startLocalStack();
+say(`STS stand-in: ${stack.sts.url} (region ${stack.sts.region}); CA: ${stack.caUrl}`);
+let stopping = false;
+const shutdown = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  await demo?.sshd.close();
+  await stack.close();
+  process.exit(code);
+};
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
+try {
+  let n = 2;
+  demo = await runDemo(stack, (line) => (/^\s/.test(line) ? say(line) : step(n++, line)));
+} catch (e) {
+  process.stderr.write(`\nThe demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`CA log:\n${stack.caOutput()}\n`);
+  await shutdown(1);
+}
+
+say('\nSuccess: a short-lived certificate from lkp logged in to a real sshd, and the host was verified by its certificate.');
+if (keepRunning && demo) {
+  say(`\nThe stack keeps running. Try it yourself:\n  ssh ${demo.login.user}@127.0.0.1 -p ${demo.sshd.port} \\`);
+  say(`    -o CertificateFile=${demo.login.certificatePath} -i ${demo.login.keyPath} \\`);
+  say(`    -o UserKnownHostsFile=${demo.login.knownHostsPath} -o HostKeyAlias=${LOCAL_INSTANCE_ARN}`);
+  say('Press Ctrl-C to stop.');
+} else {
+  say('(not on a terminal: stopping; run `npm start -- --keep-running` to keep the stack up)');
+  await shutdown(0);
+}

@@ -1,0 +1,59 @@
+/**
+ * Derives each certificate field from the request, the verified caller and the grant, one
+ * function per field (DESIGN §3.5). The encoder then refuses any template that is not sound.
+ */
+import type { Grant } from './authorize/grant.js';
+import type { SshPublicKey, CertificateTemplate } from './cert/index.js';
+import type { CaConfig } from './config.js';
+import { policyError } from './errors.js';
+import type { HostCertRequest, LkpIdentity, UserCertRequest } from './protocol.js';
+
+/** Clocks on hosts drift; a certificate valid from a minute ago survives a slightly slow sshd clock. */
+export const BACKDATE_SECONDS = 60;
+
+export interface TemplateInput {
+  req: UserCertRequest | HostCertRequest;
+  who: LkpIdentity;
+  publicKey: SshPublicKey;
+  grant: Grant;
+  serial: bigint;
+  now: Date;
+}
+
+export function buildTemplate(input: TemplateInput, cfg: CaConfig): CertificateTemplate {
+  const kind = input.req.Kind === 'User' ? 'user' : 'host';
+  const { validAfter, validBefore } = validity(input.now, ttlFor(kind, cfg), input.grant.validForSeconds);
+  return {
+    kind,
+    publicKey: input.publicKey,
+    serial: input.serial,
+    keyId: keyId(input.req, input.who),
+    principals: principals(input.grant),
+    validAfter,
+    validBefore,
+    criticalOptions: kind === 'user' ? input.grant.criticalOptions : {},
+    extensions: kind === 'user' ? input.grant.extensions : [],
+  };
+}
+
+/** Who the certificate was issued to, as sshd logs it: the caller's ARN, or the instance's for a host. */
+function keyId(req: UserCertRequest | HostCertRequest, who: LkpIdentity): string {
+  return req.Kind === 'Host' ? req.HostInstanceArn : who.Arn;
+}
+
+function principals(grant: Grant): string[] {
+  const unique = [...new Set(grant.principals)];
+  // An empty list means "any principal" to sshd (CVE-2024-7594 in Vault): never sign it.
+  if (unique.length === 0) throw policyError('the policy granted no principals; nothing was signed');
+  return unique;
+}
+
+function ttlFor(kind: 'user' | 'host', cfg: CaConfig): number {
+  return kind === 'user' ? cfg.userCertTtlSeconds : cfg.hostCertTtlSeconds;
+}
+
+function validity(now: Date, ttl: number, requested: number | undefined): { validAfter: number; validBefore: number } {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const lifetime = requested === undefined ? ttl : Math.min(ttl, requested);
+  return { validAfter: nowSeconds - BACKDATE_SECONDS, validBefore: nowSeconds + lifetime };
+}
