@@ -1,0 +1,26 @@
+/**
+ * The caller's AWS credentials from the standard chain (DESIGN §4): environment, profiles, SSO,
+ * credential_process, web identity, container and instance metadata.
+ */
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+
+export async function resolveCredentials(opts: { profile?: string }): Promise<AwsCredentialIdentity> {
+  const provider = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
+  try {
+    return await provider();
+  } catch (e) {
+    throw new Error(describeFailure(e, opts.profile), { cause: e });
+  }
+}
+
+/** The chain's last link says only "Could not load credentials from any providers"; name the fix instead. */
+function describeFailure(e: unknown, profile: string | undefined): string {
+  const reason = e instanceof Error ? e.message : String(e);
+  if (/could not load credentials from any providers/i.test(reason)) {
+    return profile
+      ? `no AWS credentials found for profile '${profile}': run \`aws sso login --profile ${profile}\` or check ~/.aws/config`
+      : 'no AWS credentials found: run `aws sso login` or set AWS_PROFILE';
+  }
+  return `could not load AWS credentials${profile ? ` for profile '${profile}'` : ''}: ${reason}`;
+}

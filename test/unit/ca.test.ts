@@ -1,0 +1,236 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { builtinPolicy } from '../../src/authorize/builtin.js';
+import type { Policy } from '../../src/authorize/policy.js';
+import { createCa, type CaDeps, type IdentityVerifier } from '../../src/ca.js';
+import { parseCertificate } from '../../src/cert/index.js';
+import { loadConfig } from '../../src/config.js';
+import { forbidden, policyError, unauthenticated } from '../../src/errors.js';
+import type { CertResponse, ErrorResponse, InfoResponse, LkpIdentity } from '../../src/protocol.js';
+import { generateKeyPair } from '../../src/local/openssh.js';
+import { fileSigner } from '../../src/signer/file.js';
+import type { Signer } from '../../src/signer/signer.js';
+
+const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
+const alice: LkpIdentity = { Arn: 'arn:aws:iam::111122223333:user/alice', Account: '111122223333', Id: 'AIDA', Type: 'User', Name: 'alice' };
+const instance: LkpIdentity = {
+  Arn: 'arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0',
+  Account: '111122223333',
+  Id: 'AROA:i-0123456789abcdef0',
+  Type: 'AssumedRole',
+  RoleName: 'web',
+  SessionName: 'i-0123456789abcdef0',
+};
+const SECRET = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=deadbeef';
+const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLETOKEN';
+const identity = { Method: 'POST', Url: 'https://sts/', Body: '', Headers: { Authorization: SECRET, 'X-Amz-Security-Token': TOKEN } };
+const config = loadConfig({ LKP_CA_KEY: 'file:/x', LKP_SERVER_ID: 'lkp-test', LKP_ALLOWED_ACCOUNTS: '111122223333', AWS_REGION: 'us-east-1' });
+
+let dir: string;
+let signer: Signer;
+let subjectKey: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lkp-ca-test-'));
+  signer = await fileSigner((await generateKeyPair(dir, 'ca')).privatePath);
+  subjectKey = (await generateKeyPair(dir, 'user')).publicKey;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function setup(overrides: Partial<CaDeps> & { who?: LkpIdentity } = {}) {
+  const lines: string[] = [];
+  const verifyIdentity = vi.fn<IdentityVerifier>(async () => overrides.who ?? alice);
+  const sign = vi.spyOn(signer, 'sign');
+  sign.mockClear();
+  const ca = createCa({
+    config,
+    signer,
+    policy: builtinPolicy(config.allowedAccounts),
+    verifyIdentity,
+    audit: (line) => lines.push(line),
+    now: () => new Date('2026-11-23T10:00:00Z'),
+    ...overrides,
+  });
+  const audit = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { ca, lines, audit, verifyIdentity, sign };
+}
+
+const userRequest = (extra: Record<string, unknown> = {}) => ({
+  Kind: 'User',
+  Identity: identity,
+  PublicKey: subjectKey,
+  RemoteInstanceArn: ARN,
+  SshUsername: 'ec2-user',
+  ...extra,
+});
+const hostRequest = { Kind: 'Host', Identity: identity, PublicKey: '', HostInstanceArn: ARN, Principals: ['10.0.0.5'] };
+
+describe('createCa: the pipeline', () => {
+  it('signs a user certificate and audits the decision in one line', async () => {
+    const { ca, audit, verifyIdentity } = setup();
+    const { status, response } = await ca({ payload: userRequest() }, { transport: 'test', sourceIp: '192.0.2.1' });
+    expect(status).toBe(200);
+    const cert = response as CertResponse;
+    expect(cert).toMatchObject({
+      Kind: 'User',
+      KeyId: alice.Arn,
+      Principals: [`ec2-user@${ARN}`],
+      ValidAfter: 1795428000 - 60,
+      ValidBefore: 1795428000 + 3600,
+      CaPublicKeys: [signer.publicKey],
+    });
+    const parsed = parseCertificate(cert.Certificate);
+    expect(parsed.serial.toString()).toBe(cert.Serial);
+    expect(parsed.kind).toBe('user');
+    expect(verifyIdentity).toHaveBeenCalledWith(identity, expect.stringMatching(/^SHA256:/), expect.any(Date));
+    expect(audit()).toEqual([
+      expect.objectContaining({
+        decision: 'allow',
+        kind: 'User',
+        caller: alice.Arn,
+        sourceIp: '192.0.2.1',
+        target: ARN,
+        principals: [`ec2-user@${ARN}`],
+        serial: cert.Serial,
+        policy: 'built-in',
+        keyFingerprint: expect.stringMatching(/^SHA256:/),
+      }),
+    ]);
+  });
+
+  it('accepts a JSON body as the HTTP transports pass it', async () => {
+    const { ca } = setup();
+    const { status } = await ca({ body: JSON.stringify(userRequest()) }, { transport: 'http' });
+    expect(status).toBe(200);
+  });
+
+  it('answers Info without any identity', async () => {
+    const { ca, verifyIdentity, audit } = setup();
+    const { status, response } = await ca({ payload: { Kind: 'Info' } }, { transport: 'test' });
+    expect(status).toBe(200);
+    expect(response as InfoResponse).toEqual({
+      CaPublicKeys: [signer.publicKey],
+      ServerId: 'lkp-test',
+      StsEndpoint: 'https://sts.us-east-1.amazonaws.com',
+      StsRegion: 'us-east-1',
+    });
+    expect(verifyIdentity).not.toHaveBeenCalled();
+    expect(audit()).toHaveLength(1);
+  });
+
+  it('signs a host certificate for the instance’s own role session', async () => {
+    const { ca } = setup({ who: instance });
+    const { status, response } = await ca({ payload: { ...hostRequest, PublicKey: subjectKey } }, { transport: 'test' });
+    expect(status).toBe(200);
+    expect(response).toMatchObject({ Kind: 'Host', KeyId: ARN, Principals: [ARN], ValidBefore: 1795428000 + 2592000 });
+    expect(parseCertificate((response as CertResponse).Certificate).kind).toBe('host');
+  });
+
+  it('refuses a host certificate to any other caller, whatever the policy says', async () => {
+    const yes: Policy = {
+      name: 'always-yes',
+      authorizeUser: async () => ({ principals: ['x'], criticalOptions: {}, extensions: [] }),
+      authorizeHost: async () => ({ principals: [ARN], criticalOptions: {}, extensions: [] }),
+    };
+    const { ca, sign } = setup({ policy: yes });
+    const { status, response } = await ca({ payload: { ...hostRequest, PublicKey: subjectKey } }, { transport: 'test' });
+    expect(status).toBe(403);
+    expect((response as ErrorResponse).Error.Code).toBe('Forbidden');
+    expect(sign).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['a malformed request', () => setup(), () => ({ Kind: 'User' }), 400, 'BadRequest'],
+    ['a bad public key', () => setup(), () => userRequest({ PublicKey: 'ssh-dss AAAA' }), 400, 'BadRequest'],
+    [
+      'a failed identity proof',
+      () =>
+        setup({
+          verifyIdentity: async () => {
+            throw unauthenticated('X-Amz-Date is 900 s away from the CA clock');
+          },
+        }),
+      () => userRequest(),
+      401,
+      'Unauthenticated',
+    ],
+    [
+      'a policy denial',
+      () =>
+        setup({
+          policy: { ...builtinPolicy([]), authorizeUser: async () => Promise.reject(forbidden('not today')) },
+        }),
+      () => userRequest(),
+      403,
+      'Forbidden',
+    ],
+    [
+      'a broken policy',
+      () => setup({ policy: { ...builtinPolicy([]), authorizeUser: async () => Promise.reject(policyError('bad answer')) } }),
+      () => userRequest(),
+      502,
+      'PolicyError',
+    ],
+    [
+      'a policy that grants no principals',
+      () =>
+        setup({
+          policy: { ...builtinPolicy([]), authorizeUser: async () => ({ principals: [], criticalOptions: {}, extensions: [] }) },
+        }),
+      () => userRequest(),
+      502,
+      'PolicyError',
+    ],
+  ])('denies %s, signs nothing and audits the reason', async (_, make, payload, status, code) => {
+    const { ca, sign, audit } = make();
+    const result = await ca({ payload: payload() }, { transport: 'test' });
+    expect(result.status).toBe(status);
+    expect((result.response as ErrorResponse).Error.Code).toBe(code);
+    expect(sign).not.toHaveBeenCalled();
+    expect(audit()).toEqual([expect.objectContaining({ decision: 'deny', code, reason: expect.any(String) })]);
+  });
+
+  it('turns an unexpected failure into a generic Internal error that leaks nothing', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { ca } = setup({
+      verifyIdentity: async () => {
+        throw new TypeError(`boom ${SECRET}`);
+      },
+    });
+    const { status, response } = await ca({ payload: userRequest() }, { transport: 'test' });
+    stderr.mockRestore();
+    expect(status).toBe(500);
+    expect((response as ErrorResponse).Error).toEqual({ Code: 'Internal', Message: 'internal error; see the CA logs' });
+  });
+
+  it('never writes the Authorization header or session token to the audit line', async () => {
+    const { ca, lines } = setup({
+      verifyIdentity: async () => {
+        throw unauthenticated('AWS rejected the identity proof');
+      },
+    });
+    await ca({ payload: userRequest() }, { transport: 'test' });
+    await ca({ payload: userRequest({ Extra: SECRET }) }, { transport: 'test' });
+    const { ca: ok, lines: okLines } = setup();
+    await ok({ payload: userRequest() }, { transport: 'test' });
+    for (const line of [...lines, ...okLines]) {
+      expect(line).not.toContain('Signature=');
+      expect(line).not.toContain(TOKEN);
+      expect(line).not.toContain('PRIVATE KEY');
+    }
+    expect(lines).toHaveLength(2);
+  });
+
+  it('refuses to hand out a certificate its own CA key would not verify', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const other = await fileSigner((await generateKeyPair(dir, `other-${Date.now()}`)).privatePath);
+    // A signer that claims the CA key but signs with another, as a mis-configured KMS key would.
+    const lying: Signer = { ...other, publicKey: signer.publicKey, publicKeyBlob: signer.publicKeyBlob };
+    const { ca } = setup({ signer: lying });
+    const { status } = await ca({ payload: userRequest() }, { transport: 'test' });
+    stderr.mockRestore();
+    expect(status).toBe(500);
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const base = {
+  LKP_CA_KEY: 'file:/etc/lkp/ca_key',
+  LKP_SERVER_ID: 'lkp.example.com',
+  LKP_ALLOWED_ACCOUNTS: '111122223333',
+  AWS_REGION: 'us-east-1',
+};
+
+function problemsOf(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const cfg = loadConfig(base);
+    expect(cfg).toMatchObject({
+      caKey: { kind: 'file', path: '/etc/lkp/ca_key' },
+      serverId: 'lkp.example.com',
+      authorizationLambda: undefined,
+      allowedAccounts: ['111122223333'],
+      region: 'us-east-1',
+      partition: 'aws',
+      stsEndpoint: 'https://sts.us-east-1.amazonaws.com',
+      userCertTtlSeconds: 3600,
+      hostCertTtlSeconds: 2592000,
+      clockSkewSeconds: 300,
+      policyTimeoutMs: 5000,
+    });
+    expect(Object.isFrozen(cfg)).toBe(true);
+    expect(Object.isFrozen(cfg.allowedAccounts)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const cfg = loadConfig({
+      ...base,
+      LKP_CA_KEY: 'kms:alias/lkp-ca',
+      AUTHORIZATION_LAMBDA: 'lkp-policy',
+      LKP_ALLOWED_ACCOUNTS: '111122223333, 444455556666,111122223333',
+      AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:4566/',
+      LKP_USER_CERT_TTL: '900',
+      LKP_HOST_CERT_TTL: '86400',
+      LKP_CLOCK_SKEW: '60',
+      LKP_POLICY_TIMEOUT_MS: '2000',
+    });
+    expect(cfg).toMatchObject({
+      caKey: { kind: 'kms', keyId: 'alias/lkp-ca' },
+      authorizationLambda: 'lkp-policy',
+      allowedAccounts: ['111122223333', '444455556666'],
+      stsEndpoint: 'http://127.0.0.1:4566',
+      userCertTtlSeconds: 900,
+      hostCertTtlSeconds: 86400,
+      clockSkewSeconds: 60,
+      policyTimeoutMs: 2000,
+    });
+  });
+
+  it('derives the China and GovCloud partitions and STS hosts', () => {
+    expect(loadConfig({ ...base, AWS_REGION: 'cn-north-1' })).toMatchObject({
+      partition: 'aws-cn',
+      stsEndpoint: 'https://sts.cn-north-1.amazonaws.com.cn',
+    });
+    expect(loadConfig({ ...base, AWS_REGION: 'us-gov-west-1' }).partition).toBe('aws-us-gov');
+  });
+
+  it('defaults the allowed accounts to the CA’s own account when it is known (Lambda)', () => {
+    const { LKP_ALLOWED_ACCOUNTS: _, ...env } = base;
+    expect(loadConfig(env, { ownAccount: '999988887777' }).allowedAccounts).toEqual(['999988887777']);
+    expect(problemsOf(env).join()).toMatch(/LKP_ALLOWED_ACCOUNTS is required outside Lambda/);
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf({ LKP_USER_CERT_TTL: '3600000' });
+    expect(problems.join('\n')).toMatch(/LKP_CA_KEY is required/);
+    expect(problems.join('\n')).toMatch(/LKP_SERVER_ID is required/);
+    expect(problems.join('\n')).toMatch(/LKP_ALLOWED_ACCOUNTS is required/);
+    expect(problems.join('\n')).toMatch(/AWS_REGION is required/);
+    expect(problems.join('\n')).toMatch(/LKP_USER_CERT_TTL must be a whole number from 60 to 604800/);
+    expect(problems).toHaveLength(5);
+  });
+
+  it.each([
+    ['LKP_CA_KEY', 'ca_key', /LKP_CA_KEY must be kms:/],
+    ['LKP_CA_KEY', 'kms:', /LKP_CA_KEY must be kms:/],
+    ['LKP_CA_KEY', 'file:', /LKP_CA_KEY must be kms:/],
+    ['LKP_SERVER_ID', 'has space', /LKP_SERVER_ID may use only/],
+    ['LKP_ALLOWED_ACCOUNTS', '1234', /not 12-digit account ids: 1234/],
+    ['LKP_ALLOWED_ACCOUNTS', '111122223333,abc', /not 12-digit account ids: abc/],
+    ['AWS_REGION', 'US-EAST-1', /not a region name/],
+    ['AUTHORIZATION_LAMBDA', 'bad name!', /AUTHORIZATION_LAMBDA must be a Lambda function name or ARN/],
+    ['AWS_ENDPOINT_URL_STS', 'not a url', /AWS_ENDPOINT_URL_STS is not a URL/],
+    ['AWS_ENDPOINT_URL_STS', 'http://sts.example.com', /must use https/],
+    ['AWS_ENDPOINT_URL_STS', 'https://sts.example.com/prefix', /bare origin/],
+    ['AWS_ENDPOINT_URL_STS', 'https://user@sts.example.com', /bare origin/],
+    ['AWS_ENDPOINT_URL_STS', 'https://sts.example.com/?x=1', /bare origin/],
+    ['LKP_USER_CERT_TTL', '59', /LKP_USER_CERT_TTL must be a whole number/],
+    ['LKP_USER_CERT_TTL', '1h', /LKP_USER_CERT_TTL must be a whole number/],
+    ['LKP_HOST_CERT_TTL', '99999999', /LKP_HOST_CERT_TTL must be a whole number/],
+    ['LKP_CLOCK_SKEW', '-1', /LKP_CLOCK_SKEW must be a whole number/],
+    ['LKP_POLICY_TIMEOUT_MS', '5', /LKP_POLICY_TIMEOUT_MS must be a whole number/],
+  ])('refuses %s=%s', (name, value, message) => {
+    const problems = problemsOf({ ...base, [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('puts every problem in the error message an admin sees', () => {
+    expect(() => loadConfig({})).toThrow(/invalid lkp CA configuration:\n {2}- LKP_CA_KEY is required/);
+  });
+});
