@@ -57,7 +57,10 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
 ];
 
 export function formatAudit(record: AuditRecord): string {
-  const line: Record<string, unknown> = { level: record.decision === 'allow' ? 'INFO' : 'WARN', message: 'lkp decision' };
+  const line: Record<string, unknown> = {
+    level: record.decision === 'allow' ? 'INFO' : 'WARN',
+    message: 'lkp decision',
+  };
   for (const field of FIELDS) if (record[field] !== undefined) line[field] = record[field];
   return JSON.stringify(line);
 }

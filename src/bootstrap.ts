@@ -24,7 +24,9 @@ export async function bootstrapCa(
   const config = loadConfig(env, ctx);
   const signer = await loadSigner(config.caKey);
   if (config.authorizationLambda !== undefined)
-    throw new Error('AUTHORIZATION_LAMBDA is set, but this build has no policy Lambda client yet; unset it to use the built-in policy');
+    throw new Error(
+      'AUTHORIZATION_LAMBDA is set, but this build has no policy Lambda client yet; unset it to use the built-in policy',
+    );
   process.stderr.write(
     `lkp-ca: no AUTHORIZATION_LAMBDA: the built-in policy lets callers from accounts ${config.allowedAccounts.join(', ')} ` +
       'log in to their instances as any user named in the request, with principal <user>@<instance ARN>\n',

@@ -23,7 +23,11 @@ import { parseRequest, parseRequestBody } from './request.js';
 import type { Signer } from './signer/signer.js';
 import { buildTemplate } from './template.js';
 
-export type IdentityVerifier = (proof: IdentityProof, keyFingerprint: string, now: Date) => Promise<LkpIdentity>;
+export type IdentityVerifier = (
+  proof: IdentityProof,
+  keyFingerprint: string,
+  now: Date,
+) => Promise<LkpIdentity>;
 
 export interface CaDeps {
   config: CaConfig;
@@ -163,6 +167,7 @@ function info(deps: CaDeps): InfoResponse {
 
 /** Internal errors carry their cause for the operator (stderr), never for the caller. */
 function logInternal(err: Error): void {
-  const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause ?? '');
+  const cause =
+    err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : String(err.cause ?? '');
   process.stderr.write(`${JSON.stringify({ level: 'ERROR', message: err.message, cause })}\n`);
 }

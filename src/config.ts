@@ -36,7 +36,8 @@ export interface ConfigContext {
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;
 const SERVER_ID = /^[A-Za-z0-9._:/-]{1,128}$/;
-const LAMBDA_NAME = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+const LAMBDA_NAME =
+  /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
 const KMS_KEY = /^[A-Za-z0-9:/_.-]{1,2048}$/;
 
 /** Ranges are wide enough for real use and narrow enough to catch a unit mistake (ms for s). */
@@ -47,7 +48,10 @@ const LIMITS = {
   LKP_POLICY_TIMEOUT_MS: { def: 5000, min: 100, max: 60_000 },
 } as const;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, ctx: ConfigContext = {}): Readonly<CaConfig> {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  ctx: ConfigContext = {},
+): Readonly<CaConfig> {
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -68,12 +72,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, ctx: ConfigCont
   const caKey = parseCaKey(get('LKP_CA_KEY'), problems);
 
   const serverId = get('LKP_SERVER_ID') ?? '';
-  if (!serverId) problems.push('LKP_SERVER_ID is required: a name for this CA that clients bind into their proofs, e.g. "lkp.example.com"');
-  else if (!SERVER_ID.test(serverId)) problems.push('LKP_SERVER_ID may use only letters, digits and . _ : / - (at most 128)');
+  if (!serverId)
+    problems.push(
+      'LKP_SERVER_ID is required: a name for this CA that clients bind into their proofs, e.g. "lkp.example.com"',
+    );
+  else if (!SERVER_ID.test(serverId))
+    problems.push('LKP_SERVER_ID may use only letters, digits and . _ : / - (at most 128)');
 
   const authorizationLambda = get('AUTHORIZATION_LAMBDA');
   if (authorizationLambda !== undefined && !LAMBDA_NAME.test(authorizationLambda))
-    problems.push(`AUTHORIZATION_LAMBDA must be a Lambda function name or ARN (got "${authorizationLambda}")`);
+    problems.push(
+      `AUTHORIZATION_LAMBDA must be a Lambda function name or ARN (got "${authorizationLambda}")`,
+    );
 
   const allowedAccounts = parseAccounts(get('LKP_ALLOWED_ACCOUNTS'), ctx.ownAccount, problems);
 
@@ -104,7 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, ctx: ConfigCont
 function parseCaKey(raw: string | undefined, problems: string[]): CaKeySpec {
   const fallback: CaKeySpec = { kind: 'file', path: '' };
   if (raw === undefined) {
-    problems.push('LKP_CA_KEY is required: kms:<key id, ARN or alias> or file:<path to an OpenSSH private key>');
+    problems.push(
+      'LKP_CA_KEY is required: kms:<key id, ARN or alias> or file:<path to an OpenSSH private key>',
+    );
     return fallback;
   }
   const [scheme, ...rest] = raw.split(':');
@@ -115,7 +127,11 @@ function parseCaKey(raw: string | undefined, problems: string[]): CaKeySpec {
   return fallback;
 }
 
-function parseAccounts(raw: string | undefined, ownAccount: string | undefined, problems: string[]): string[] {
+function parseAccounts(
+  raw: string | undefined,
+  ownAccount: string | undefined,
+  problems: string[],
+): string[] {
   if (raw === undefined) {
     if (ownAccount !== undefined) return [ownAccount];
     problems.push('LKP_ALLOWED_ACCOUNTS is required outside Lambda: comma-separated 12-digit account ids');
@@ -123,7 +139,8 @@ function parseAccounts(raw: string | undefined, ownAccount: string | undefined, 
   }
   const accounts = [...new Set(raw.split(',').map((a) => a.trim()))];
   const bad = accounts.filter((a) => !ACCOUNT.test(a));
-  if (bad.length > 0) problems.push(`LKP_ALLOWED_ACCOUNTS has values that are not 12-digit account ids: ${bad.join(', ')}`);
+  if (bad.length > 0)
+    problems.push(`LKP_ALLOWED_ACCOUNTS has values that are not 12-digit account ids: ${bad.join(', ')}`);
   return accounts;
 }
 

@@ -20,14 +20,16 @@ const MAX_VOUCHERS = 8;
 
 /** POSIX portable user name, not starting with '-' or a digit, at most 32 characters. */
 export const SSH_USERNAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
-export const INSTANCE_ARN = /^arn:(aws|aws-cn|aws-us-gov):ec2:([a-z]{2}(?:-gov)?-[a-z]+-\d{1,2}):(\d{12}):instance\/(i-[0-9a-f]{8,17})$/;
+export const INSTANCE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov):ec2:([a-z]{2}(?:-gov)?-[a-z]+-\d{1,2}):(\d{12}):instance\/(i-[0-9a-f]{8,17})$/;
 /** A DNS name or an IPv4/IPv6 literal, as a host might be reached. */
 const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$|^[0-9a-fA-F:.]{2,45}$/;
 
 /** Decodes a transport body (HTTP, Function URL) into a request, enforcing the size limit first. */
 export function parseRequestBody(body: string | Buffer): CaRequest {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  if (size > MAX_REQUEST_BYTES) throw badRequest(`request body is ${size} bytes; the limit is ${MAX_REQUEST_BYTES}`);
+  if (size > MAX_REQUEST_BYTES)
+    throw badRequest(`request body is ${size} bytes; the limit is ${MAX_REQUEST_BYTES}`);
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString());
@@ -53,13 +55,24 @@ export function parseRequest(raw: unknown): CaRequest {
 }
 
 function parseUserRequest(req: Json): UserCertRequest {
-  onlyFields(req, 'request', ['Kind', 'Identity', 'PublicKey', 'RemoteInstanceArn', 'SshUsername', 'Vouchers']);
+  onlyFields(req, 'request', [
+    'Kind',
+    'Identity',
+    'PublicKey',
+    'RemoteInstanceArn',
+    'SshUsername',
+    'Vouchers',
+  ]);
   const sshUsername = string(req.SshUsername, 'SshUsername');
   if (!SSH_USERNAME.test(sshUsername))
-    throw badRequest('SshUsername must be a POSIX user name: letters, digits, . _ -, not starting with - or a digit, at most 32');
+    throw badRequest(
+      'SshUsername must be a POSIX user name: letters, digits, . _ -, not starting with - or a digit, at most 32',
+    );
   const remoteInstanceArn = string(req.RemoteInstanceArn, 'RemoteInstanceArn');
   if (!INSTANCE_ARN.test(remoteInstanceArn))
-    throw badRequest('RemoteInstanceArn must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…');
+    throw badRequest(
+      'RemoteInstanceArn must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…',
+    );
   const parsed: UserCertRequest = {
     Kind: 'User',
     Identity: parseIdentityProof(req.Identity),
@@ -70,7 +83,8 @@ function parseUserRequest(req: Json): UserCertRequest {
   if (req.Vouchers !== undefined) {
     const vouchers = stringArray(req.Vouchers, 'Vouchers', MAX_VOUCHERS);
     // Unverified vouchers must never reach a policy (LastKeypair's mistake); until this CA verifies them, refuse.
-    if (vouchers.length > 0) throw badRequest('this CA does not verify vouchers yet; send the request without Vouchers');
+    if (vouchers.length > 0)
+      throw badRequest('this CA does not verify vouchers yet; send the request without Vouchers');
   }
   return parsed;
 }
@@ -79,10 +93,13 @@ function parseHostRequest(req: Json): HostCertRequest {
   onlyFields(req, 'request', ['Kind', 'Identity', 'PublicKey', 'HostInstanceArn', 'Principals']);
   const hostInstanceArn = string(req.HostInstanceArn, 'HostInstanceArn');
   if (!INSTANCE_ARN.test(hostInstanceArn))
-    throw badRequest('HostInstanceArn must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…');
+    throw badRequest(
+      'HostInstanceArn must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…',
+    );
   const principals = stringArray(req.Principals ?? [], 'Principals', MAX_HOST_PRINCIPALS);
   const bad = principals.find((p) => !HOST_NAME.test(p));
-  if (bad !== undefined) throw badRequest(`Principals must be host names or IP addresses; "${printable(bad)}" is not`);
+  if (bad !== undefined)
+    throw badRequest(`Principals must be host names or IP addresses; "${printable(bad)}" is not`);
   return {
     Kind: 'Host',
     Identity: parseIdentityProof(req.Identity),
@@ -112,14 +129,17 @@ function parseIdentityProof(raw: unknown): IdentityProof {
 }
 
 function object(raw: unknown, what: string): Json {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest(`${what} must be a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw badRequest(`${what} must be a JSON object`);
   return raw as Json;
 }
 
 function onlyFields(obj: Json, what: string, allowed: readonly string[]): void {
   const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
   if (unknown.length > 0)
-    throw badRequest(`${what} has unknown field(s) ${unknown.map(printable).join(', ')}; allowed: ${allowed.join(', ')}`);
+    throw badRequest(
+      `${what} has unknown field(s) ${unknown.map(printable).join(', ')}; allowed: ${allowed.join(', ')}`,
+    );
 }
 
 function string(raw: unknown, what: string): string {

@@ -52,7 +52,11 @@ function ttlFor(kind: 'user' | 'host', cfg: CaConfig): number {
   return kind === 'user' ? cfg.userCertTtlSeconds : cfg.hostCertTtlSeconds;
 }
 
-function validity(now: Date, ttl: number, requested: number | undefined): { validAfter: number; validBefore: number } {
+function validity(
+  now: Date,
+  ttl: number,
+  requested: number | undefined,
+): { validAfter: number; validBefore: number } {
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const lifetime = requested === undefined ? ttl : Math.min(ttl, requested);
   return { validAfter: nowSeconds - BACKDATE_SECONDS, validBefore: nowSeconds + lifetime };

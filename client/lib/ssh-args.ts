@@ -16,21 +16,22 @@ export interface SshLogin {
 }
 
 export function sshArgs(login: SshLogin, command: readonly string[] = []): string[] {
+  const options = [
+    'BatchMode=yes',
+    'IdentitiesOnly=yes',
+    'IdentityAgent=none',
+    `IdentityFile=${login.keyPath}`,
+    `CertificateFile=${login.certificatePath}`,
+    `UserKnownHostsFile=${login.knownHostsPath}`,
+    'GlobalKnownHostsFile=/dev/null',
+    'StrictHostKeyChecking=yes',
+    `HostKeyAlias=${login.hostKeyAlias}`,
+  ];
   return [
-    '-F', '/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
-    '-o', `IdentityFile=${login.keyPath}`,
-    '-o', `CertificateFile=${login.certificatePath}`,
-    '-o', `UserKnownHostsFile=${login.knownHostsPath}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `HostKeyAlias=${login.hostKeyAlias}`,
+    ...['-F', '/dev/null'],
+    ...options.flatMap((o) => ['-o', o]),
     ...(login.port !== undefined ? ['-p', String(login.port)] : []),
-    '-l', login.user,
-    '--',
-    login.host,
+    ...['-l', login.user, '--', login.host],
     ...command,
   ];
 }

@@ -12,7 +12,9 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const step = (n: number, line: string) => say(`\n[${n}] ${line}`);
 
 if (findSshd() === undefined) {
-  process.stderr.write('npm start needs OpenSSH sshd: apt-get install openssh-server (or your OS equivalent)\n');
+  process.stderr.write(
+    'npm start needs OpenSSH sshd: apt-get install openssh-server (or your OS equivalent)\n',
+  );
   process.exit(1);
 }
 
@@ -23,7 +25,7 @@ let stopping = false;
 const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
-  await demo?.sshd.close();
+  await demo?.instance.sshd.close();
   await stack.close();
   process.exit(code);
 };
@@ -40,9 +42,13 @@ try {
   await shutdown(1);
 }
 
-say('\nSuccess: a short-lived certificate from lkp logged in to a real sshd, and the host was verified by its certificate.');
+say(
+  '\nSuccess: a short-lived certificate from lkp logged in to a real sshd, and the host was verified by its certificate.',
+);
 if (keepRunning && demo) {
-  say(`\nThe stack keeps running. Try it yourself:\n  ssh ${demo.login.user}@127.0.0.1 -p ${demo.sshd.port} \\`);
+  say(
+    `\nThe stack keeps running. Try it yourself:\n  ssh ${demo.login.user}@127.0.0.1 -p ${demo.instance.sshd.port} \\`,
+  );
   say(`    -o CertificateFile=${demo.login.certificatePath} -i ${demo.login.keyPath} \\`);
   say(`    -o UserKnownHostsFile=${demo.login.knownHostsPath} -o HostKeyAlias=${LOCAL_INSTANCE_ARN}`);
   say('Press Ctrl-C to stop.');

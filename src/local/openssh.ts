@@ -16,10 +16,25 @@ export interface KeyPair {
 }
 
 /** `ssh-keygen -t … -N ''`: an unencrypted key pair in `dir`. */
-export async function generateKeyPair(dir: string, name: string, type: KeyType = 'ed25519'): Promise<KeyPair> {
+export async function generateKeyPair(
+  dir: string,
+  name: string,
+  type: KeyType = 'ed25519',
+): Promise<KeyPair> {
   const [algorithm, bits] = type.split('-') as [string, string | undefined];
   const privatePath = join(dir, name);
-  const args = ['-q', '-t', algorithm, '-N', '', '-C', name, '-f', privatePath, ...(bits ? ['-b', bits] : [])];
+  const args = [
+    '-q',
+    '-t',
+    algorithm,
+    '-N',
+    '',
+    '-C',
+    name,
+    '-f',
+    privatePath,
+    ...(bits ? ['-b', bits] : []),
+  ];
   await run('ssh-keygen', args);
   const publicPath = `${privatePath}.pub`;
   return { privatePath, publicPath, publicKey: readFileSync(publicPath, 'utf8').trim() };

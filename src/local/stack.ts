@@ -2,14 +2,19 @@
  * The local stack (DESIGN §6): an STS stand-in and the real `lkp-ca serve` process, configured
  * through the same environment variables as the Lambda, all on loopback with no AWS account.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { stopChild } from './process.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from './openssh.js';
-import { startStsStandin, type LocalPrincipal, type StsStandin } from './sts-standin.js';
+import {
+  startStsStandin,
+  type LocalPrincipal,
+  type LocalPrincipalSpec,
+  type StsStandin,
+} from './sts-standin.js';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '111122223333';
@@ -22,6 +27,8 @@ export interface LocalStack {
   dir: string;
   sts: StsStandin;
   caUrl: string;
+  /** The CA's private key file (LKP_CA_KEY=file:…), for tests that forge certificates with it. */
+  caKeyPath: string;
   /** An IAM user who asks for user certificates. */
   user: LocalPrincipal;
   /** The instance's role session (assumed-role/<role>/<instance id>), which asks for its host certificate. */
@@ -34,6 +41,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Extra environment for the CA process (e.g. LKP_USER_CERT_TTL). */
   caEnv?: Record<string, string>;
+  /** More identities the STS stand-in knows, after the user and the host (tests: root, other accounts). */
+  extraPrincipals?: LocalPrincipalSpec[];
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -48,6 +57,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       principals: [
         { arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice` },
         { arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/lkp-demo-instance/${LOCAL_INSTANCE_ID}` },
+        ...(opts.extraPrincipals ?? []),
       ],
     });
     cleanups.push(() => sts.close());
@@ -63,20 +73,31 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ...opts.caEnv,
     });
     cleanups.push(ca.stop);
-    return { dir, sts, caUrl: ca.url, user, host, caOutput: ca.output, close };
+    return { dir, sts, caUrl: ca.url, caKeyPath: caKey.privatePath, user, host, caOutput: ca.output, close };
   } catch (e) {
     await close();
     throw e;
   }
 }
 
-const CA_CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+/** The built `lkp-ca` (dist/src/cli.js), whether this module runs from dist/ or from the sources under vitest. */
+function caCliPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the lkp package root');
+    dir = parent;
+  }
+  const cli = join(dir, 'dist', 'src', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  return cli;
+}
 
 /** Starts `lkp-ca serve --port 0` and waits for its `listening on …` line. */
 export async function startCaProcess(
   env: Record<string, string>,
 ): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [CA_CLI, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [caCliPath(), 'serve', '--port', '0'], {
     env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -14,7 +14,13 @@ import { fileSigner } from '../../src/signer/file.js';
 import type { Signer } from '../../src/signer/signer.js';
 
 const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
-const alice: LkpIdentity = { Arn: 'arn:aws:iam::111122223333:user/alice', Account: '111122223333', Id: 'AIDA', Type: 'User', Name: 'alice' };
+const alice: LkpIdentity = {
+  Arn: 'arn:aws:iam::111122223333:user/alice',
+  Account: '111122223333',
+  Id: 'AIDA',
+  Type: 'User',
+  Name: 'alice',
+};
 const instance: LkpIdentity = {
   Arn: 'arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0',
   Account: '111122223333',
@@ -23,10 +29,21 @@ const instance: LkpIdentity = {
   RoleName: 'web',
   SessionName: 'i-0123456789abcdef0',
 };
-const SECRET = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=deadbeef';
+const SECRET =
+  'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=deadbeef';
 const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLETOKEN';
-const identity = { Method: 'POST', Url: 'https://sts/', Body: '', Headers: { Authorization: SECRET, 'X-Amz-Security-Token': TOKEN } };
-const config = loadConfig({ LKP_CA_KEY: 'file:/x', LKP_SERVER_ID: 'lkp-test', LKP_ALLOWED_ACCOUNTS: '111122223333', AWS_REGION: 'us-east-1' });
+const identity = {
+  Method: 'POST',
+  Url: 'https://sts/',
+  Body: '',
+  Headers: { Authorization: SECRET, 'X-Amz-Security-Token': TOKEN },
+};
+const config = loadConfig({
+  LKP_CA_KEY: 'file:/x',
+  LKP_SERVER_ID: 'lkp-test',
+  LKP_ALLOWED_ACCOUNTS: '111122223333',
+  AWS_REGION: 'us-east-1',
+});
 
 let dir: string;
 let signer: Signer;
@@ -65,12 +82,21 @@ const userRequest = (extra: Record<string, unknown> = {}) => ({
   SshUsername: 'ec2-user',
   ...extra,
 });
-const hostRequest = { Kind: 'Host', Identity: identity, PublicKey: '', HostInstanceArn: ARN, Principals: ['10.0.0.5'] };
+const hostRequest = {
+  Kind: 'Host',
+  Identity: identity,
+  PublicKey: '',
+  HostInstanceArn: ARN,
+  Principals: ['10.0.0.5'],
+};
 
 describe('createCa: the pipeline', () => {
   it('signs a user certificate and audits the decision in one line', async () => {
     const { ca, audit, verifyIdentity } = setup();
-    const { status, response } = await ca({ payload: userRequest() }, { transport: 'test', sourceIp: '192.0.2.1' });
+    const { status, response } = await ca(
+      { payload: userRequest() },
+      { transport: 'test', sourceIp: '192.0.2.1' },
+    );
     expect(status).toBe(200);
     const cert = response as CertResponse;
     expect(cert).toMatchObject({
@@ -84,7 +110,11 @@ describe('createCa: the pipeline', () => {
     const parsed = parseCertificate(cert.Certificate);
     expect(parsed.serial.toString()).toBe(cert.Serial);
     expect(parsed.kind).toBe('user');
-    expect(verifyIdentity).toHaveBeenCalledWith(identity, expect.stringMatching(/^SHA256:/), expect.any(Date));
+    expect(verifyIdentity).toHaveBeenCalledWith(
+      identity,
+      expect.stringMatching(/^SHA256:/),
+      expect.any(Date),
+    );
     expect(audit()).toEqual([
       expect.objectContaining({
         decision: 'allow',
@@ -122,9 +152,17 @@ describe('createCa: the pipeline', () => {
 
   it('signs a host certificate for the instance’s own role session', async () => {
     const { ca } = setup({ who: instance });
-    const { status, response } = await ca({ payload: { ...hostRequest, PublicKey: subjectKey } }, { transport: 'test' });
+    const { status, response } = await ca(
+      { payload: { ...hostRequest, PublicKey: subjectKey } },
+      { transport: 'test' },
+    );
     expect(status).toBe(200);
-    expect(response).toMatchObject({ Kind: 'Host', KeyId: ARN, Principals: [ARN], ValidBefore: 1795428000 + 2592000 });
+    expect(response).toMatchObject({
+      Kind: 'Host',
+      KeyId: ARN,
+      Principals: [ARN],
+      ValidBefore: 1795428000 + 2592000,
+    });
     expect(parseCertificate((response as CertResponse).Certificate).kind).toBe('host');
   });
 
@@ -135,7 +173,10 @@ describe('createCa: the pipeline', () => {
       authorizeHost: async () => ({ principals: [ARN], criticalOptions: {}, extensions: [] }),
     };
     const { ca, sign } = setup({ policy: yes });
-    const { status, response } = await ca({ payload: { ...hostRequest, PublicKey: subjectKey } }, { transport: 'test' });
+    const { status, response } = await ca(
+      { payload: { ...hostRequest, PublicKey: subjectKey } },
+      { transport: 'test' },
+    );
     expect(status).toBe(403);
     expect((response as ErrorResponse).Error.Code).toBe('Forbidden');
     expect(sign).not.toHaveBeenCalled();
@@ -168,7 +209,13 @@ describe('createCa: the pipeline', () => {
     ],
     [
       'a broken policy',
-      () => setup({ policy: { ...builtinPolicy([]), authorizeUser: async () => Promise.reject(policyError('bad answer')) } }),
+      () =>
+        setup({
+          policy: {
+            ...builtinPolicy([]),
+            authorizeUser: async () => Promise.reject(policyError('bad answer')),
+          },
+        }),
       () => userRequest(),
       502,
       'PolicyError',
@@ -177,7 +224,10 @@ describe('createCa: the pipeline', () => {
       'a policy that grants no principals',
       () =>
         setup({
-          policy: { ...builtinPolicy([]), authorizeUser: async () => ({ principals: [], criticalOptions: {}, extensions: [] }) },
+          policy: {
+            ...builtinPolicy([]),
+            authorizeUser: async () => ({ principals: [], criticalOptions: {}, extensions: [] }),
+          },
         }),
       () => userRequest(),
       502,
@@ -189,7 +239,9 @@ describe('createCa: the pipeline', () => {
     expect(result.status).toBe(status);
     expect((result.response as ErrorResponse).Error.Code).toBe(code);
     expect(sign).not.toHaveBeenCalled();
-    expect(audit()).toEqual([expect.objectContaining({ decision: 'deny', code, reason: expect.any(String) })]);
+    expect(audit()).toEqual([
+      expect.objectContaining({ decision: 'deny', code, reason: expect.any(String) }),
+    ]);
   });
 
   it('turns an unexpected failure into a generic Internal error that leaks nothing', async () => {
@@ -202,7 +254,10 @@ describe('createCa: the pipeline', () => {
     const { status, response } = await ca({ payload: userRequest() }, { transport: 'test' });
     stderr.mockRestore();
     expect(status).toBe(500);
-    expect((response as ErrorResponse).Error).toEqual({ Code: 'Internal', Message: 'internal error; see the CA logs' });
+    expect((response as ErrorResponse).Error).toEqual({
+      Code: 'Internal',
+      Message: 'internal error; see the CA logs',
+    });
   });
 
   it('never writes the Authorization header or session token to the audit line', async () => {

@@ -10,8 +10,20 @@ const identity = {
   Body: 'Action=GetCallerIdentity&Version=2011-06-15',
   Headers: { Host: 'sts.us-east-1.amazonaws.com', 'Content-Length': 43 },
 };
-const user = { Kind: 'User', Identity: identity, PublicKey: 'ssh-ed25519 AAAA', RemoteInstanceArn: ARN, SshUsername: 'ec2-user' };
-const host = { Kind: 'Host', Identity: identity, PublicKey: 'ssh-ed25519 AAAA', HostInstanceArn: ARN, Principals: ['10.0.0.5'] };
+const user = {
+  Kind: 'User',
+  Identity: identity,
+  PublicKey: 'ssh-ed25519 AAAA',
+  RemoteInstanceArn: ARN,
+  SshUsername: 'ec2-user',
+};
+const host = {
+  Kind: 'Host',
+  Identity: identity,
+  PublicKey: 'ssh-ed25519 AAAA',
+  HostInstanceArn: ARN,
+  Principals: ['10.0.0.5'],
+};
 
 function badRequest(raw: unknown): string {
   try {
@@ -41,12 +53,27 @@ describe('parseRequest', () => {
     ['a non-string PublicKey', { ...user, PublicKey: 42 }, /PublicKey must be a string/],
     ['an over-long PublicKey', { ...user, PublicKey: 'x'.repeat(9000) }, /PublicKey is longer than/],
     ['a missing Identity', { ...user, Identity: undefined }, /Identity must be a JSON object/],
-    ['extra Identity fields', { ...user, Identity: { ...identity, Extra: '' } }, /Identity has unknown field/],
-    ['a non-string header', { ...user, Identity: { ...identity, Headers: { Host: ['a', 'b'] } } }, /Headers.Host must be a string/],
-    ['a negative number header', { ...user, Identity: { ...identity, Headers: { 'Content-Length': -1 } } }, /must be a string/],
+    [
+      'extra Identity fields',
+      { ...user, Identity: { ...identity, Extra: '' } },
+      /Identity has unknown field/,
+    ],
+    [
+      'a non-string header',
+      { ...user, Identity: { ...identity, Headers: { Host: ['a', 'b'] } } },
+      /Headers.Host must be a string/,
+    ],
+    [
+      'a negative number header',
+      { ...user, Identity: { ...identity, Headers: { 'Content-Length': -1 } } },
+      /must be a string/,
+    ],
     [
       'too many headers',
-      { ...user, Identity: { ...identity, Headers: Object.fromEntries([...Array(17)].map((_, i) => [`H${i}`, 'v'])) } },
+      {
+        ...user,
+        Identity: { ...identity, Headers: Object.fromEntries([...Array(17)].map((_, i) => [`H${i}`, 'v'])) },
+      },
       /more than 16 headers/,
     ],
   ])('rejects %s', (_, raw, message) => {
@@ -60,9 +87,12 @@ describe('parseRequest', () => {
     },
   );
 
-  it.each(['ec2-user', 'ubuntu', '_svc', 'jane.doe.at.example.com', 'a'.repeat(32)])('accepts the SshUsername %j', (name) => {
-    expect(parseRequest({ ...user, SshUsername: name })).toMatchObject({ SshUsername: name });
-  });
+  it.each(['ec2-user', 'ubuntu', '_svc', 'jane.doe.at.example.com', 'a'.repeat(32)])(
+    'accepts the SshUsername %j',
+    (name) => {
+      expect(parseRequest({ ...user, SshUsername: name })).toMatchObject({ SshUsername: name });
+    },
+  );
 
   it.each([
     'arn:aws:ec2:us-east-1:111122223333:instance/i-XYZ',
@@ -72,12 +102,18 @@ describe('parseRequest', () => {
     `${ARN}/extra`,
     `${ARN},root`,
   ])('rejects the instance ARN %s', (arn) => {
-    expect(badRequest({ ...user, RemoteInstanceArn: arn })).toMatch(/RemoteInstanceArn must be an EC2 instance ARN/);
-    expect(badRequest({ ...host, HostInstanceArn: arn })).toMatch(/HostInstanceArn must be an EC2 instance ARN/);
+    expect(badRequest({ ...user, RemoteInstanceArn: arn })).toMatch(
+      /RemoteInstanceArn must be an EC2 instance ARN/,
+    );
+    expect(badRequest({ ...host, HostInstanceArn: arn })).toMatch(
+      /HostInstanceArn must be an EC2 instance ARN/,
+    );
   });
 
   it.each(['*', 'host,other', 'a b', 'x\0', '', 'a'.repeat(254)])('rejects the host principal %j', (name) => {
-    expect(badRequest({ ...host, Principals: [name] })).toMatch(/Principals must be host names or IP addresses/);
+    expect(badRequest({ ...host, Principals: [name] })).toMatch(
+      /Principals must be host names or IP addresses/,
+    );
   });
 
   it('rejects vouchers it cannot verify, so no policy ever sees an unverified one', () => {

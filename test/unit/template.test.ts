@@ -14,12 +14,36 @@ const cfg = loadConfig({
   LKP_HOST_CERT_TTL: '86400',
 });
 const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
-const who: LkpIdentity = { Arn: 'arn:aws:iam::111122223333:user/alice', Account: '111122223333', Id: 'AIDA', Type: 'User', Name: 'alice' };
-const publicKey = parsePublicKey('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl');
+const who: LkpIdentity = {
+  Arn: 'arn:aws:iam::111122223333:user/alice',
+  Account: '111122223333',
+  Id: 'AIDA',
+  Type: 'User',
+  Name: 'alice',
+};
+const publicKey = parsePublicKey(
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+);
 const identity = { Method: 'POST', Url: 'u', Body: 'b', Headers: {} };
-const userReq: UserCertRequest = { Kind: 'User', Identity: identity, PublicKey: '', RemoteInstanceArn: ARN, SshUsername: 'ec2-user' };
-const hostReq: HostCertRequest = { Kind: 'Host', Identity: identity, PublicKey: '', HostInstanceArn: ARN, Principals: [] };
-const grant: Grant = { principals: ['p'], criticalOptions: { 'force-command': 'uptime' }, extensions: ['permit-pty'] };
+const userReq: UserCertRequest = {
+  Kind: 'User',
+  Identity: identity,
+  PublicKey: '',
+  RemoteInstanceArn: ARN,
+  SshUsername: 'ec2-user',
+};
+const hostReq: HostCertRequest = {
+  Kind: 'Host',
+  Identity: identity,
+  PublicKey: '',
+  HostInstanceArn: ARN,
+  Principals: [],
+};
+const grant: Grant = {
+  principals: ['p'],
+  criticalOptions: { 'force-command': 'uptime' },
+  extensions: ['permit-pty'],
+};
 const now = new Date('2026-11-23T10:00:00Z');
 const nowS = now.getTime() / 1000;
 
@@ -41,24 +65,42 @@ describe('buildTemplate (DESIGN §3.5)', () => {
 
   it('derives a host certificate: instance ARN as key id, host TTL, no options or extensions', () => {
     const t = buildTemplate({ req: hostReq, who, publicKey, grant, serial: 7n, now }, cfg);
-    expect(t).toMatchObject({ kind: 'host', keyId: ARN, validBefore: nowS + 86400, criticalOptions: {}, extensions: [] });
+    expect(t).toMatchObject({
+      kind: 'host',
+      keyId: ARN,
+      validBefore: nowS + 86400,
+      criticalOptions: {},
+      extensions: [],
+    });
   });
 
   it('lets a grant shorten the validity but never lengthen it', () => {
-    const shorter = buildTemplate({ req: userReq, who, publicKey, grant: { ...grant, validForSeconds: 600 }, serial: 7n, now }, cfg);
+    const shorter = buildTemplate(
+      { req: userReq, who, publicKey, grant: { ...grant, validForSeconds: 600 }, serial: 7n, now },
+      cfg,
+    );
     expect(shorter.validBefore).toBe(nowS + 600);
-    const longer = buildTemplate({ req: userReq, who, publicKey, grant: { ...grant, validForSeconds: 99999 }, serial: 7n, now }, cfg);
+    const longer = buildTemplate(
+      { req: userReq, who, publicKey, grant: { ...grant, validForSeconds: 99999 }, serial: 7n, now },
+      cfg,
+    );
     expect(longer.validBefore).toBe(nowS + 3600);
   });
 
   it('never signs empty principals: that would mean any user to sshd', () => {
-    expect(() => buildTemplate({ req: userReq, who, publicKey, grant: { ...grant, principals: [] }, serial: 7n, now }, cfg)).toThrow(
-      expect.objectContaining({ code: 'PolicyError' }),
-    );
+    expect(() =>
+      buildTemplate(
+        { req: userReq, who, publicKey, grant: { ...grant, principals: [] }, serial: 7n, now },
+        cfg,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'PolicyError' }));
   });
 
   it('drops duplicate principals', () => {
-    const t = buildTemplate({ req: userReq, who, publicKey, grant: { ...grant, principals: ['a', 'b', 'a'] }, serial: 7n, now }, cfg);
+    const t = buildTemplate(
+      { req: userReq, who, publicKey, grant: { ...grant, principals: ['a', 'b', 'a'] }, serial: 7n, now },
+      cfg,
+    );
     expect(t.principals).toEqual(['a', 'b']);
   });
 });

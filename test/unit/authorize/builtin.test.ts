@@ -3,7 +3,13 @@ import { builtinPolicy } from '../../../src/authorize/builtin.js';
 import { LkpError } from '../../../src/errors.js';
 import type { LkpIdentity } from '../../../src/protocol.js';
 
-const alice: LkpIdentity = { Arn: 'arn:aws:iam::111122223333:user/alice', Account: '111122223333', Id: 'AIDA', Type: 'User', Name: 'alice' };
+const alice: LkpIdentity = {
+  Arn: 'arn:aws:iam::111122223333:user/alice',
+  Account: '111122223333',
+  Id: 'AIDA',
+  Type: 'User',
+  Name: 'alice',
+};
 const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
 const policy = builtinPolicy(['111122223333']);
 
@@ -30,11 +36,19 @@ describe('builtinPolicy', () => {
     const foreign = 'arn:aws:ec2:us-east-1:444455556666:instance/i-0123456789abcdef0';
     const denial = policy.authorizeUser(userRequest(foreign));
     await expect(denial).rejects.toBeInstanceOf(LkpError);
-    await expect(denial).rejects.toMatchObject({ code: 'Forbidden', message: expect.stringMatching(/account 444455556666/) });
+    await expect(denial).rejects.toMatchObject({
+      code: 'Forbidden',
+      message: expect.stringMatching(/account 444455556666/),
+    });
   });
 
   it('gives a host certificate the instance ARN alone, never names it cannot confirm', async () => {
-    const grant = await policy.authorizeHost({ Kind: 'Host', From: alice, HostInstanceArn: ARN, Principals: ['evil.example.com'] });
+    const grant = await policy.authorizeHost({
+      Kind: 'Host',
+      From: alice,
+      HostInstanceArn: ARN,
+      Principals: ['evil.example.com'],
+    });
     expect(grant).toEqual({ principals: [ARN], criticalOptions: {}, extensions: [] });
   });
 });
