@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/** `lkp`: the client of the lkp SSH certificate authority. One command per file in commands/. */
+import { Command } from 'commander';
+import { caCommand } from './commands/ca.js';
+import { certCommand } from './commands/cert.js';
+import { exitWith } from './errors.js';
+
+const program = new Command()
+  .name('lkp')
+  .description('SSH certificates from your AWS identity: no public keys to copy, nothing long-lived')
+  .version('0.1.0')
+  .addCommand(caCommand)
+  .addCommand(certCommand);
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  exitWith(e);
+}

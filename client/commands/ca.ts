@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { fetchCaInfo } from '../lib/certificates.js';
+import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+
+export const caCommand = caUrlOption(
+  new Command('ca')
+    .description('print the CA public keys, for TrustedUserCAKeys or an @cert-authority known_hosts line')
+    .option('--json', 'print the whole Info answer as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lkp ca --ca http://127.0.0.1:8080
+  echo "@cert-authority * $(lkp ca --ca "$CA" | head -1)" >> ~/.ssh/known_hosts`,
+    ),
+).action(async (opts: CaUrlOptions & { json?: boolean }) => {
+  const info = await fetchCaInfo(resolveCaUrl(opts));
+  process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : info.CaPublicKeys.map((k) => `${k}\n`).join(''));
+});
