@@ -18,7 +18,12 @@ export class CliError extends Error {
 export function toCliError(e: unknown): CliError {
   if (e instanceof CliError) return e;
   if (e instanceof CaRequestError) {
-    if (e.code === 'Transport') return new CliError(e.message, EXIT.unreachable, 'check --ca (or LKP_CA_URL) and that the CA is running');
+    if (e.code === 'Transport')
+      return new CliError(
+        e.message,
+        EXIT.unreachable,
+        'check --ca (or LKP_CA_URL) and that the CA is running',
+      );
     if (e.code === 'Forbidden' || e.code === 'Unauthenticated')
       return new CliError(`the CA refused: ${e.message}`, EXIT.denied);
     return new CliError(`the CA answered ${e.code}: ${e.message}`);

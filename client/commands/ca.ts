@@ -15,5 +15,7 @@ Examples:
     ),
 ).action(async (opts: CaUrlOptions & { json?: boolean }) => {
   const info = await fetchCaInfo(resolveCaUrl(opts));
-  process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : info.CaPublicKeys.map((k) => `${k}\n`).join(''));
+  process.stdout.write(
+    opts.json ? `${JSON.stringify(info, null, 2)}\n` : info.CaPublicKeys.map((k) => `${k}\n`).join(''),
+  );
 });

@@ -17,8 +17,13 @@ interface CertOptions extends CaUrlOptions {
 
 export const certCommand = caUrlOption(
   new Command('cert')
-    .description('get a user certificate for an existing public key and write it next to the key (<key>-cert.pub)')
-    .requiredOption('--instance <arn>', 'the instance to log in to: arn:aws:ec2:<region>:<account>:instance/i-…')
+    .description(
+      'get a user certificate for an existing public key and write it next to the key (<key>-cert.pub)',
+    )
+    .requiredOption(
+      '--instance <arn>',
+      'the instance to log in to: arn:aws:ec2:<region>:<account>:instance/i-…',
+    )
     .requiredOption('--user <name>', 'the unix user to log in as, e.g. ec2-user')
     .option('--key <path>', 'the public key to certify', join(homedir(), '.ssh', 'id_ed25519.pub'))
     .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
@@ -35,7 +40,8 @@ Example:
     ),
 ).action(async (opts: CertOptions) => {
   const caUrl = resolveCaUrl(opts);
-  if (!existsSync(opts.key)) throw new CliError(`no public key at ${opts.key}`, EXIT.usage, 'create one with ssh-keygen -t ed25519');
+  if (!existsSync(opts.key))
+    throw new CliError(`no public key at ${opts.key}`, EXIT.usage, 'create one with ssh-keygen -t ed25519');
   const publicKey = readFileSync(opts.key, 'utf8').trim();
   const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
   const info = await fetchCaInfo(caUrl);
@@ -52,5 +58,7 @@ Example:
     return;
   }
   const until = new Date(cert.ValidBefore * 1000).toISOString();
-  process.stdout.write(`wrote ${certPath}\n  principals: ${cert.Principals.join(', ')}\n  valid until: ${until}\n  serial: ${cert.Serial}\n`);
+  process.stdout.write(
+    `wrote ${certPath}\n  principals: ${cert.Principals.join(', ')}\n  valid until: ${until}\n  serial: ${cert.Serial}\n`,
+  );
 });

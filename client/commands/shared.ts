@@ -15,7 +15,11 @@ export function resolveCaUrl(opts: CaUrlOptions): string {
   try {
     new URL(opts.ca);
   } catch {
-    throw new CliError(`--ca "${opts.ca}" is not a URL`, EXIT.usage, 'for example --ca https://abc.lambda-url.us-east-1.on.aws/');
+    throw new CliError(
+      `--ca "${opts.ca}" is not a URL`,
+      EXIT.usage,
+      'for example --ca https://abc.lambda-url.us-east-1.on.aws/',
+    );
   }
   return opts.ca;
 }

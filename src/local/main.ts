@@ -46,11 +46,13 @@ say(
   '\nSuccess: a short-lived certificate from lkp logged in to a real sshd, and the host was verified by its certificate.',
 );
 if (keepRunning && demo) {
-  say(
-    `\nThe stack keeps running. Try it yourself:\n  ssh ${demo.login.user}@127.0.0.1 -p ${demo.instance.sshd.port} \\`,
-  );
-  say(`    -o CertificateFile=${demo.login.certificatePath} -i ${demo.login.keyPath} \\`);
-  say(`    -o UserKnownHostsFile=${demo.login.knownHostsPath} -o HostKeyAlias=${LOCAL_INSTANCE_ARN}`);
+  const c = stack.user.credentials;
+  say('\nThe stack keeps running. Try it yourself, as alice (the stand-in STS knows her keys):');
+  say(`  export LKP_CA_URL=${stack.caUrl} AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`);
+  say(`  ssh-keygen -t ed25519 -N '' -f /tmp/lkp-try && npx lkp cert --key /tmp/lkp-try.pub --user ${demo.login.user} \\`);
+  say(`    --instance ${LOCAL_INSTANCE_ARN}`);
+  say(`  ssh -i /tmp/lkp-try -o UserKnownHostsFile=${demo.instance.knownHostsPath} \\`);
+  say(`    -o HostKeyAlias=${LOCAL_INSTANCE_ARN} -p ${demo.instance.sshd.port} ${demo.login.user}@127.0.0.1`);
   say('Press Ctrl-C to stop.');
 } else {
   say('(not on a terminal: stopping; run `npm start -- --keep-running` to keep the stack up)');

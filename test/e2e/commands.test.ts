@@ -1,8 +1,10 @@
-/** The commands a person runs: `lkp-ca serve` and `npm start`'s local stack, as built. */
+/** The commands a person runs, as built: `lkp-ca serve`, `npm start`'s local stack and `lkp`. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeCertificate, generateKeyPair } from '../../src/local/openssh.js';
+import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -66,5 +68,75 @@ describe('npm start (the local stack demo)', () => {
     expect(stdout).toMatch(/logged in as \S+ on \S+ with an lkp certificate/);
     expect(stdout).toMatch(/refused by sshd, as it must be: .*Permission denied/);
     expect(stdout).toMatch(/Success:/);
+  });
+});
+
+describe('lkp (client CLI) against the local stack', () => {
+  let stack: LocalStack;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    const c = stack.user.credentials;
+    env = {
+      LKP_CA_URL: stack.caUrl,
+      AWS_ACCESS_KEY_ID: c.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+      HOME: stack.dir,
+    };
+  });
+  afterAll(async () => stack?.close());
+
+  it('lkp ca prints the CA key', async () => {
+    const { code, stdout } = await runNode(['dist/client/cli.js', 'ca'], env);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ssh-ed25519 AAAA\S+ lkp-ca\n$/);
+  });
+
+  it('lkp cert writes a certificate that ssh-keygen accepts', async () => {
+    const key = await generateKeyPair(stack.dir, 'id_cli');
+    const { code, stdout } = await runNode(
+      [
+        'dist/client/cli.js',
+        'cert',
+        '--instance',
+        LOCAL_INSTANCE_ARN,
+        '--user',
+        'ec2-user',
+        '--key',
+        key.publicPath,
+      ],
+      env,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain(`wrote ${key.privatePath}-cert.pub`);
+    const listing = await describeCertificate(`${key.privatePath}-cert.pub`);
+    expect(listing).toContain(`ec2-user@${LOCAL_INSTANCE_ARN}`);
+    expect(listing).toContain('user certificate');
+  });
+
+  it.each([
+    ['no CA', ['ca'], { LKP_CA_URL: '' }, 2, /no CA given/],
+    ['an unreachable CA', ['ca', '--ca', 'http://127.0.0.1:9'], {}, 4, /could not reach the CA/],
+    [
+      'a refusal',
+      [
+        'cert',
+        '--instance',
+        'arn:aws:ec2:us-east-1:444455556666:instance/i-0123456789abcdef0',
+        '--user',
+        'ec2-user',
+        '--key',
+        'KEY',
+      ],
+      {},
+      3,
+      /the CA refused: instance .* is in account 444455556666/,
+    ],
+  ])('exits with a documented code on %s', async (_, args, extraEnv, exitCode, message) => {
+    const key = await generateKeyPair(stack.dir, `id_${exitCode}`);
+    const argv = args.map((a) => (a === 'KEY' ? key.publicPath : a));
+    const { code, stderr } = await runNode(['dist/client/cli.js', ...argv], { ...env, ...extraEnv });
+    expect(stderr).toMatch(message);
+    expect(code).toBe(exitCode);
   });
 });
