@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Ca } from './ca.js';
 import { HTTP_STATUS } from './errors.js';
+import { readLimitedBody } from './http-body.js';
 import { MAX_REQUEST_BYTES } from './protocol.js';
 
 export interface CaServer {
@@ -39,7 +40,7 @@ async function route(ca: Ca, req: IncomingMessage, res: ServerResponse): Promise
       Error: { Code: 'BadRequest', Message: 'send requests as POST / with a JSON body' },
     });
   }
-  const body = await readBody(req);
+  const body = await readLimitedBody(req, MAX_REQUEST_BYTES);
   if (body === undefined) {
     return reply(res, 413, {
       Error: { Code: 'BadRequest', Message: `request body is larger than ${MAX_REQUEST_BYTES} bytes` },
@@ -50,23 +51,6 @@ async function route(ca: Ca, req: IncomingMessage, res: ServerResponse): Promise
     { transport: 'http', ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}) },
   );
   reply(res, status, response);
-}
-
-/**
- * Keeps at most MAX_REQUEST_BYTES; undefined when the body is larger. The rest is read and
- * dropped so the client still gets its 413 (requestTimeout bounds a sender that never stops).
- */
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

@@ -48,8 +48,12 @@ say(
 if (keepRunning && demo) {
   const c = stack.user.credentials;
   say('\nThe stack keeps running. Try it yourself, as alice (the stand-in STS knows her keys):');
-  say(`  export LKP_CA_URL=${stack.caUrl} AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`);
-  say(`  ssh-keygen -t ed25519 -N '' -f /tmp/lkp-try && npx lkp cert --key /tmp/lkp-try.pub --user ${demo.login.user} \\`);
+  say(
+    `  export LKP_CA_URL=${stack.caUrl} AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
+  );
+  say(
+    `  ssh-keygen -t ed25519 -N '' -f /tmp/lkp-try && npx lkp cert --key /tmp/lkp-try.pub --user ${demo.login.user} \\`,
+  );
   say(`    --instance ${LOCAL_INSTANCE_ARN}`);
   say(`  ssh -i /tmp/lkp-try -o UserKnownHostsFile=${demo.instance.knownHostsPath} \\`);
   say(`    -o HostKeyAlias=${LOCAL_INSTANCE_ARN} -p ${demo.instance.sshd.port} ${demo.login.user}@127.0.0.1`);

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySigV4, type SigningCredentials } from './sigv4-verify.js';
+import { readLimitedBody } from '../http-body.js';
 
 export interface LocalPrincipalSpec {
   /** e.g. `arn:aws:iam::111122223333:user/alice` or `arn:aws:sts::111122223333:assumed-role/role/session`. */
@@ -85,7 +86,7 @@ async function handle(
   if (req.method !== 'POST' || req.url !== '/') {
     return sendError(res, json, 400, 'InvalidAction', 'the local STS stand-in only serves POST /');
   }
-  const body = await readBody(req, MAX_BODY_BYTES);
+  const body = await readLimitedBody(req, MAX_BODY_BYTES);
   if (body === undefined) {
     return sendError(res, json, 413, 'RequestEntityTooLarge', `request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
@@ -182,23 +183,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 }
 
 const wantsJson = (req: IncomingMessage) => (req.headers.accept ?? '').includes('application/json');
-
-/**
- * The body, or undefined when it is larger than `limit`. An oversize body is still drained (and
- * dropped) so the client reads the 413 instead of a connection reset; this server is loopback-only.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
-    req.once('error', reject);
-  });
-}
 
 function headerPairs(raw: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];

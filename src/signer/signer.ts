@@ -14,8 +14,4 @@ export interface Signer {
 }
 
 export type SshSignatureAlgorithm =
-  | 'ssh-ed25519'
-  | 'ecdsa-sha2-nistp256'
-  | 'ecdsa-sha2-nistp384'
-  | 'ecdsa-sha2-nistp521'
-  | 'rsa-sha2-512';
+  'ssh-ed25519' | 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521' | 'rsa-sha2-512';

@@ -12,23 +12,11 @@ import type { CertResponse, ErrorResponse, InfoResponse, LkpIdentity } from '../
 import { generateKeyPair } from '../../src/local/openssh.js';
 import { fileSigner } from '../../src/signer/file.js';
 import type { Signer } from '../../src/signer/signer.js';
+import { ALICE, INSTANCE_ARN, INSTANCE_SESSION } from '../helpers/identities.js';
 
-const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
-const alice: LkpIdentity = {
-  Arn: 'arn:aws:iam::111122223333:user/alice',
-  Account: '111122223333',
-  Id: 'AIDA',
-  Type: 'User',
-  Name: 'alice',
-};
-const instance: LkpIdentity = {
-  Arn: 'arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0',
-  Account: '111122223333',
-  Id: 'AROA:i-0123456789abcdef0',
-  Type: 'AssumedRole',
-  RoleName: 'web',
-  SessionName: 'i-0123456789abcdef0',
-};
+const ARN = INSTANCE_ARN;
+const alice = ALICE;
+const instance = INSTANCE_SESSION;
 const SECRET =
   'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=deadbeef';
 const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLETOKEN';

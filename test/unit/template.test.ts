@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Grant } from '../../src/authorize/grant.js';
 import { parsePublicKey } from '../../src/cert/index.js';
 import { loadConfig } from '../../src/config.js';
-import type { LkpIdentity, UserCertRequest, HostCertRequest } from '../../src/protocol.js';
+import type { UserCertRequest, HostCertRequest } from '../../src/protocol.js';
 import { BACKDATE_SECONDS, buildTemplate } from '../../src/template.js';
+import { ALICE, INSTANCE_ARN } from '../helpers/identities.js';
 
 const cfg = loadConfig({
   LKP_CA_KEY: 'file:/x',
@@ -13,14 +14,8 @@ const cfg = loadConfig({
   LKP_USER_CERT_TTL: '3600',
   LKP_HOST_CERT_TTL: '86400',
 });
-const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
-const who: LkpIdentity = {
-  Arn: 'arn:aws:iam::111122223333:user/alice',
-  Account: '111122223333',
-  Id: 'AIDA',
-  Type: 'User',
-  Name: 'alice',
-};
+const ARN = INSTANCE_ARN;
+const who = ALICE;
 const publicKey = parsePublicKey(
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
 );

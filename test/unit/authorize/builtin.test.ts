@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { builtinPolicy } from '../../../src/authorize/builtin.js';
 import { LkpError } from '../../../src/errors.js';
-import type { LkpIdentity } from '../../../src/protocol.js';
+import { ALICE, INSTANCE_ARN } from '../../helpers/identities.js';
 
-const alice: LkpIdentity = {
-  Arn: 'arn:aws:iam::111122223333:user/alice',
-  Account: '111122223333',
-  Id: 'AIDA',
-  Type: 'User',
-  Name: 'alice',
-};
-const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
+const alice = ALICE;
+const ARN = INSTANCE_ARN;
 const policy = builtinPolicy(['111122223333']);
 
 const userRequest = (RemoteInstanceArn: string, SshUsername = 'ec2-user') =>

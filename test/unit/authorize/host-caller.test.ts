@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { checkHostCaller } from '../../../src/authorize/host-caller.js';
 import type { LkpIdentity } from '../../../src/protocol.js';
+import { INSTANCE_ARN, INSTANCE_SESSION } from '../../helpers/identities.js';
 
-const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
-const instanceSession: LkpIdentity = {
-  Arn: 'arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0',
-  Account: '111122223333',
-  Id: 'AROA:i-0123456789abcdef0',
-  Type: 'AssumedRole',
-  RoleName: 'web',
-  SessionName: 'i-0123456789abcdef0',
-};
+const ARN = INSTANCE_ARN;
+const instanceSession = INSTANCE_SESSION;
 
 describe('checkHostCaller (DESIGN §3.4)', () => {
   it("accepts the instance's own role session", () => {
