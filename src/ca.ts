@@ -140,14 +140,14 @@ async function authorize(
   if (req.Kind === 'Host') {
     checkHostCaller(who, req.HostInstanceArn);
     return policy.authorizeHost({
-      Kind: 'Host',
+      Kind: 'LkpHostCertAuthorizationRequest',
       From: who,
       HostInstanceArn: req.HostInstanceArn,
       Principals: req.Principals,
     });
   }
   return policy.authorizeUser({
-    Kind: 'User',
+    Kind: 'LkpUserCertAuthorizationRequest',
     From: who,
     RemoteInstanceArn: req.RemoteInstanceArn,
     SshUsername: req.SshUsername,

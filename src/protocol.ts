@@ -86,20 +86,79 @@ export interface ErrorResponse {
 
 export type CaResponse = CertResponse | InfoResponse | ErrorResponse;
 
-/** What the CA asks a policy about a user certificate (DESIGN §3.4; SourceIp and PublicKeyFingerprint are our additions). */
+/**
+ * A voucher the CA has verified (DESIGN §3.4 seed types): the voucher's identity, proved like a
+ * caller's, plus what the voucher signed: whom they vouch for and in what context.
+ */
+export type LkpVoucher = LkpIdentity & {
+  Vouchee: string;
+  Context: string;
+};
+
+/**
+ * What the CA asks AUTHORIZATION_LAMBDA about a user certificate (the seed's type; SourceIp and
+ * PublicKeyFingerprint are our additions, see docs/access-policy.md).
+ */
 export interface LkpUserCertAuthorizationRequest {
-  Kind: 'User';
+  Kind: 'LkpUserCertAuthorizationRequest';
   From: LkpIdentity;
   RemoteInstanceArn: string;
   SshUsername: string;
+  Vouchers?: LkpVoucher[];
+  /** The caller's address as the CA's transport observed it; absent when the transport cannot know it. */
   SourceIp?: string;
   PublicKeyFingerprint: string;
 }
 
-/** What the CA asks a policy about a host certificate (DESIGN §3.4). */
+/** What the CA asks AUTHORIZATION_LAMBDA about a host certificate (the seed's type). */
 export interface LkpHostCertAuthorizationRequest {
-  Kind: 'Host';
+  Kind: 'LkpHostCertAuthorizationRequest';
   From: LkpIdentity;
   HostInstanceArn: string;
   Principals: string[];
 }
+
+export type LkpAuthorizationRequest = LkpUserCertAuthorizationRequest | LkpHostCertAuthorizationRequest;
+
+/** Certificate options a policy may set (DESIGN §3.4); anything else is a PolicyError. */
+export interface LkpCertificateOptions {
+  ForceCommand?: string;
+  /** Comma-separated CIDR list, as sshd's source-address option. */
+  SourceAddress?: string;
+  PermitPty?: boolean;
+  PermitPortForwarding?: boolean;
+  PermitAgentForwarding?: boolean;
+  PermitX11Forwarding?: boolean;
+  PermitUserRc?: boolean;
+  /** Shortens the CA's TTL; never lengthens it. */
+  ValidForSeconds?: number;
+}
+
+export interface LkpJumpbox {
+  /** IP or DNS name the client connects to. */
+  Address: string;
+  /** Unix user on the jumpbox. */
+  User: string;
+  /** The name the jumpbox's host certificate carries; defaults to Address. */
+  HostKeyAlias?: string;
+  /** Principals of the jumpbox certificate; default `<User>@<HostKeyAlias>`. */
+  Principals?: string[];
+}
+
+export interface LkpUserCertAuthorizationResponse {
+  Authorized: boolean;
+  /** Default `<SshUsername>@<RemoteInstanceArn>` (our change to the seed default, DESIGN §3.4). */
+  Principals?: string[];
+  Jumpboxes?: LkpJumpbox[];
+  /** The address the client should connect to (e.g. a private IP). */
+  TargetAddress?: string;
+  CertificateOptions?: LkpCertificateOptions;
+}
+
+export interface LkpHostCertAuthorizationResponse {
+  Authorized: boolean;
+  /** Extra names for the host certificate, e.g. a bastion's DNS name. */
+  Principals?: string[];
+}
+
+export type LkpAuthorizationResponse = LkpUserCertAuthorizationResponse | LkpHostCertAuthorizationResponse;

@@ -8,7 +8,13 @@ const ARN = INSTANCE_ARN;
 const policy = builtinPolicy(['111122223333']);
 
 const userRequest = (RemoteInstanceArn: string, SshUsername = 'ec2-user') =>
-  ({ Kind: 'User', From: alice, RemoteInstanceArn, SshUsername, PublicKeyFingerprint: 'SHA256:x' }) as const;
+  ({
+    Kind: 'LkpUserCertAuthorizationRequest',
+    From: alice,
+    RemoteInstanceArn,
+    SshUsername,
+    PublicKeyFingerprint: 'SHA256:x',
+  }) as const;
 
 describe('builtinPolicy', () => {
   it('grants <user>@<instance ARN> with pty and port forwarding only (DESIGN §3.4)', async () => {
@@ -38,7 +44,7 @@ describe('builtinPolicy', () => {
 
   it('gives a host certificate the instance ARN alone, never names it cannot confirm', async () => {
     const grant = await policy.authorizeHost({
-      Kind: 'Host',
+      Kind: 'LkpHostCertAuthorizationRequest',
       From: alice,
       HostInstanceArn: ARN,
       Principals: ['evil.example.com'],
