@@ -19,6 +19,10 @@ export interface CaConfig {
   hostCertTtlSeconds: number;
   clockSkewSeconds: number;
   policyTimeoutMs: number;
+  /** The CA's own account (LKP_CA_ACCOUNT, or the Lambda context); undefined when unknown. */
+  caAccount: string | undefined;
+  /** `own`: a user request's target must exist when it is in the CA's account; `off`: never checked. */
+  verifyTargets: 'own' | 'off';
 }
 
 export class ConfigError extends Error {
@@ -85,7 +89,14 @@ export function loadConfig(
       `AUTHORIZATION_LAMBDA must be a Lambda function name or ARN (got "${authorizationLambda}")`,
     );
 
-  const allowedAccounts = parseAccounts(get('LKP_ALLOWED_ACCOUNTS'), ctx.ownAccount, problems);
+  const caAccount = get('LKP_CA_ACCOUNT') ?? ctx.ownAccount;
+  if (caAccount !== undefined && !ACCOUNT.test(caAccount))
+    problems.push(`LKP_CA_ACCOUNT must be a 12-digit account id (got "${caAccount}")`);
+  const allowedAccounts = parseAccounts(get('LKP_ALLOWED_ACCOUNTS'), caAccount, problems);
+
+  const verifyTargets = get('LKP_VERIFY_TARGETS') ?? 'own';
+  if (verifyTargets !== 'own' && verifyTargets !== 'off')
+    problems.push(`LKP_VERIFY_TARGETS must be "own" or "off" (got "${verifyTargets}")`);
 
   const region = get('AWS_REGION') ?? '';
   if (!region) problems.push('AWS_REGION is required (the region of the STS endpoint callers sign for)');
@@ -106,6 +117,8 @@ export function loadConfig(
     hostCertTtlSeconds: integer('LKP_HOST_CERT_TTL'),
     clockSkewSeconds: integer('LKP_CLOCK_SKEW'),
     policyTimeoutMs: integer('LKP_POLICY_TIMEOUT_MS'),
+    caAccount,
+    verifyTargets: verifyTargets === 'off' ? 'off' : 'own',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, allowedAccounts: Object.freeze([...allowedAccounts]) });
@@ -134,7 +147,9 @@ function parseAccounts(
 ): string[] {
   if (raw === undefined) {
     if (ownAccount !== undefined) return [ownAccount];
-    problems.push('LKP_ALLOWED_ACCOUNTS is required outside Lambda: comma-separated 12-digit account ids');
+    problems.push(
+      'LKP_ALLOWED_ACCOUNTS is required outside Lambda (or set LKP_CA_ACCOUNT): comma-separated 12-digit account ids',
+    );
     return [];
   }
   const accounts = [...new Set(raw.split(',').map((a) => a.trim()))];

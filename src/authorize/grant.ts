@@ -10,6 +10,16 @@ export interface Grant {
   criticalOptions: Record<string, string>;
   extensions: string[];
   targetAddress?: string;
+  /** Bastions to reach the target through; each gets its own port-forwarding-only certificate. */
+  jumpboxes?: JumpboxGrant[];
+}
+
+export interface JumpboxGrant {
+  address: string;
+  user: string;
+  hostKeyAlias: string;
+  /** Never empty; default `<user>@<hostKeyAlias>` (DESIGN §3.4). */
+  principals: string[];
 }
 
 /** DESIGN §3.4: pty and port forwarding on, agent/X11 forwarding and user rc off. */

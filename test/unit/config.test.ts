@@ -115,3 +115,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({})).toThrow(/invalid lkp CA configuration:\n {2}- LKP_CA_KEY is required/);
   });
 });
+
+describe('loadConfig: the CA account and target checks', () => {
+  it('takes the CA account from LKP_CA_ACCOUNT before the Lambda context, and defaults the allow-list to it', () => {
+    const { LKP_ALLOWED_ACCOUNTS: _, ...env } = base;
+    const cfg = loadConfig({ ...env, LKP_CA_ACCOUNT: '123456789012' }, { ownAccount: '999988887777' });
+    expect(cfg.caAccount).toBe('123456789012');
+    expect(cfg.allowedAccounts).toEqual(['123456789012']);
+  });
+
+  it('checks targets in its own account by default and can be told not to', () => {
+    expect(loadConfig(base).verifyTargets).toBe('own');
+    expect(loadConfig({ ...base, LKP_VERIFY_TARGETS: 'off' }).verifyTargets).toBe('off');
+    expect(problemsOf({ ...base, LKP_VERIFY_TARGETS: 'all' })[0]).toMatch(
+      /LKP_VERIFY_TARGETS must be "own" or "off"/,
+    );
+    expect(problemsOf({ ...base, LKP_CA_ACCOUNT: '12' })[0]).toMatch(
+      /LKP_CA_ACCOUNT must be a 12-digit account id/,
+    );
+  });
+});
