@@ -4,6 +4,12 @@
  */
 import type { ErrorCode } from './errors.js';
 
+export interface AuditJumpbox {
+  address: string;
+  principals: string[];
+  serial: string;
+}
+
 export interface AuditRecord {
   time: string;
   decision: 'allow' | 'deny';
@@ -22,6 +28,7 @@ export interface AuditRecord {
   keyFingerprint?: string;
   validAfter?: number;
   validBefore?: number;
+  jumpboxes?: AuditJumpbox[];
   code?: ErrorCode;
   reason?: string;
   detail?: Record<string, string>;
@@ -51,6 +58,7 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
   'keyFingerprint',
   'validAfter',
   'validBefore',
+  'jumpboxes',
   'code',
   'reason',
   'detail',

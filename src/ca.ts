@@ -3,11 +3,17 @@
  * Every transport (HTTP server, Lambda Invoke, Function URL) calls `handle`; every exit writes
  * exactly one audit line.
  */
-import { formatAudit, type AuditRecord, type AuditSink } from './audit.js';
-import type { Grant } from './authorize/grant.js';
+import { formatAudit, type AuditJumpbox, type AuditRecord, type AuditSink } from './audit.js';
+import type { Grant, JumpboxGrant } from './authorize/grant.js';
 import { checkHostCaller } from './authorize/host-caller.js';
 import type { Policy } from './authorize/policy.js';
-import { createCertificate, parsePublicKey, randomSerial, type SshPublicKey } from './cert/index.js';
+import {
+  createCertificate,
+  parsePublicKey,
+  randomSerial,
+  type CertificateTemplate,
+  type SshPublicKey,
+} from './cert/index.js';
 import type { CaConfig } from './config.js';
 import { HTTP_STATUS, asLkpError } from './errors.js';
 import type {
@@ -16,12 +22,14 @@ import type {
   HostCertRequest,
   IdentityProof,
   InfoResponse,
+  JumpboxCertificate,
   LkpIdentity,
   UserCertRequest,
 } from './protocol.js';
 import { parseRequest, parseRequestBody } from './request.js';
 import type { Signer } from './signer/signer.js';
-import { buildTemplate } from './template.js';
+import { buildTemplate, jumpboxTemplate } from './template.js';
+import type { InstanceDirectory } from './ec2.js';
 
 export type IdentityVerifier = (
   proof: IdentityProof,
@@ -34,6 +42,8 @@ export interface CaDeps {
   signer: Signer;
   policy: Policy;
   verifyIdentity: IdentityVerifier;
+  /** EC2 lookups; without it no host name is confirmed and no target is checked. */
+  instances?: InstanceDirectory;
   audit: AuditSink;
   now?: () => Date;
   random?: (size: number) => Buffer;
@@ -103,19 +113,21 @@ async function issue(
   record.caller = who.Arn;
 
   record.policy = deps.policy.name;
-  const grant = await authorize(req, who, publicKey, deps.policy, meta);
+  const grant = await authorize(req, who, publicKey, deps, meta);
 
   const template = buildTemplate(
     { req, who, publicKey, grant, serial: randomSerial(deps.random), now },
     deps.config,
   );
   const signed = await createCertificate(template, deps.signer, deps.random);
+  const jumpboxes = await signJumpboxes(template, grant.jumpboxes ?? [], deps);
 
   record.principals = [...template.principals];
   record.serial = template.serial.toString();
   record.keyId = template.keyId;
   record.validAfter = template.validAfter;
   record.validBefore = template.validBefore;
+  if (jumpboxes.length > 0) record.jumpboxes = jumpboxes.map((j) => j.audit);
   const response: CertResponse = {
     Kind: req.Kind,
     Certificate: signed.line,
@@ -127,6 +139,7 @@ async function issue(
     CaPublicKeys: [deps.signer.publicKey],
   };
   if (grant.targetAddress !== undefined) response.TargetAddress = grant.targetAddress;
+  if (jumpboxes.length > 0) response.Jumpboxes = jumpboxes.map((j) => j.certificate);
   return response;
 }
 
@@ -134,19 +147,23 @@ async function authorize(
   req: UserCertRequest | HostCertRequest,
   who: LkpIdentity,
   publicKey: SshPublicKey,
-  policy: Policy,
+  deps: CaDeps,
   meta: RequestMeta,
 ): Promise<Grant> {
   if (req.Kind === 'Host') {
     checkHostCaller(who, req.HostInstanceArn);
-    return policy.authorizeHost({
+    const grant = await deps.policy.authorizeHost({
       Kind: 'LkpHostCertAuthorizationRequest',
       From: who,
       HostInstanceArn: req.HostInstanceArn,
       Principals: req.Principals,
     });
+    // DESIGN §3.4: a requested name is signed only when EC2 confirms it belongs to the instance.
+    const confirmed = (await deps.instances?.confirmHostNames(req.HostInstanceArn, req.Principals)) ?? [];
+    return { ...grant, principals: [...grant.principals, ...confirmed] };
   }
-  return policy.authorizeUser({
+  if (deps.config.verifyTargets === 'own') await deps.instances?.checkTargetExists(req.RemoteInstanceArn);
+  return deps.policy.authorizeUser({
     Kind: 'LkpUserCertAuthorizationRequest',
     From: who,
     RemoteInstanceArn: req.RemoteInstanceArn,
@@ -154,6 +171,33 @@ async function authorize(
     PublicKeyFingerprint: publicKey.fingerprint,
     ...(meta.sourceIp !== undefined ? { SourceIp: meta.sourceIp } : {}),
   });
+}
+
+/** One certificate per jumpbox for the same key: port forwarding only, so a bastion is a hop, not a shell. */
+async function signJumpboxes(
+  main: CertificateTemplate,
+  jumpboxes: readonly JumpboxGrant[],
+  deps: CaDeps,
+): Promise<{ certificate: JumpboxCertificate; audit: AuditJumpbox }[]> {
+  const signed = [];
+  for (const jumpbox of jumpboxes) {
+    const template = jumpboxTemplate(main, jumpbox, randomSerial(deps.random));
+    const cert = await createCertificate(template, deps.signer, deps.random);
+    signed.push({
+      certificate: {
+        Address: jumpbox.address,
+        User: jumpbox.user,
+        HostKeyAlias: jumpbox.hostKeyAlias,
+        Certificate: cert.line,
+      },
+      audit: {
+        address: jumpbox.address,
+        principals: [...template.principals],
+        serial: template.serial.toString(),
+      },
+    });
+  }
+  return signed;
 }
 
 function info(deps: CaDeps): InfoResponse {

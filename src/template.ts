@@ -2,7 +2,7 @@
  * Derives each certificate field from the request, the verified caller and the grant, one
  * function per field (DESIGN §3.5). The encoder then refuses any template that is not sound.
  */
-import type { Grant } from './authorize/grant.js';
+import type { Grant, JumpboxGrant } from './authorize/grant.js';
 import type { SshPublicKey, CertificateTemplate } from './cert/index.js';
 import type { CaConfig } from './config.js';
 import { policyError } from './errors.js';
@@ -28,7 +28,7 @@ export function buildTemplate(input: TemplateInput, cfg: CaConfig): CertificateT
     publicKey: input.publicKey,
     serial: input.serial,
     keyId: keyId(input.req, input.who),
-    principals: principals(input.grant),
+    principals: principals(input.grant.principals),
     validAfter,
     validBefore,
     criticalOptions: kind === 'user' ? input.grant.criticalOptions : {},
@@ -41,8 +41,8 @@ function keyId(req: UserCertRequest | HostCertRequest, who: LkpIdentity): string
   return req.Kind === 'Host' ? req.HostInstanceArn : who.Arn;
 }
 
-function principals(grant: Grant): string[] {
-  const unique = [...new Set(grant.principals)];
+function principals(names: readonly string[]): string[] {
+  const unique = [...new Set(names)];
   // An empty list means "any principal" to sshd (CVE-2024-7594 in Vault): never sign it.
   if (unique.length === 0) throw policyError('the policy granted no principals; nothing was signed');
   return unique;
@@ -60,4 +60,19 @@ function validity(
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const lifetime = requested === undefined ? ttl : Math.min(ttl, requested);
   return { validAfter: nowSeconds - BACKDATE_SECONDS, validBefore: nowSeconds + lifetime };
+}
+
+/** A jumpbox certificate: the main certificate's key and validity, the jumpbox's principals, port forwarding only (DESIGN §3.4). */
+export function jumpboxTemplate(
+  main: CertificateTemplate,
+  jumpbox: JumpboxGrant,
+  serial: bigint,
+): CertificateTemplate {
+  return {
+    ...main,
+    serial,
+    principals: principals(jumpbox.principals),
+    criticalOptions: {},
+    extensions: ['permit-port-forwarding'],
+  };
 }

@@ -277,3 +277,93 @@ describe('createCa: the pipeline', () => {
     expect(status).toBe(500);
   });
 });
+
+describe('createCa: jumpboxes, target address and EC2 lookups', () => {
+  const routed: Policy = {
+    name: 'routed',
+    authorizeUser: async (req) => ({
+      principals: [`${req.SshUsername}@${req.RemoteInstanceArn}`],
+      criticalOptions: { 'force-command': 'uptime' },
+      extensions: ['permit-pty', 'permit-agent-forwarding'],
+      targetAddress: '10.0.0.5',
+      jumpboxes: [
+        {
+          address: 'bastion.example.com',
+          user: 'jump',
+          hostKeyAlias: 'bastion',
+          principals: ['jump@bastion'],
+        },
+      ],
+    }),
+    authorizeHost: async (req) => ({
+      principals: [req.HostInstanceArn],
+      criticalOptions: {},
+      extensions: [],
+    }),
+  };
+
+  it('signs a port-forwarding-only certificate per jumpbox and passes the target address on', async () => {
+    const { ca, audit } = setup({ policy: routed });
+    const { status, response } = await ca({ payload: userRequest() }, { transport: 'test' });
+    expect(status).toBe(200);
+    const cert = response as CertResponse;
+    expect(cert.TargetAddress).toBe('10.0.0.5');
+    expect(cert.Jumpboxes).toEqual([
+      {
+        Address: 'bastion.example.com',
+        User: 'jump',
+        HostKeyAlias: 'bastion',
+        Certificate: expect.any(String),
+      },
+    ]);
+    const jump = parseCertificate(cert.Jumpboxes?.[0]?.Certificate ?? '');
+    expect(jump.principals).toEqual(['jump@bastion']);
+    expect(jump.extensions).toEqual(['permit-port-forwarding']);
+    expect(jump.criticalOptions).toEqual({});
+    expect(jump.validBefore).toBe(cert.ValidBefore);
+    expect(jump.serial.toString()).not.toBe(cert.Serial);
+    expect(parseCertificate(cert.Certificate).criticalOptions).toEqual({ 'force-command': 'uptime' });
+    expect(audit()[0]).toMatchObject({
+      jumpboxes: [{ address: 'bastion.example.com', principals: ['jump@bastion'] }],
+    });
+  });
+
+  it('signs only the host names EC2 confirms for the instance', async () => {
+    const confirmHostNames = vi.fn(async (_arn: string, names: readonly string[]) =>
+      names.filter((n) => n === '10.0.0.5'),
+    );
+    const instances = { confirmHostNames, checkTargetExists: vi.fn(async () => undefined) };
+    const { ca } = setup({ who: instance, instances });
+    const { response } = await ca(
+      { payload: { ...hostRequest, PublicKey: subjectKey, Principals: ['10.0.0.5', 'bank.example.com'] } },
+      { transport: 'test' },
+    );
+    expect((response as CertResponse).Principals).toEqual([ARN, '10.0.0.5']);
+    expect(confirmHostNames).toHaveBeenCalledWith(ARN, ['10.0.0.5', 'bank.example.com']);
+  });
+
+  it('refuses a user certificate for a target EC2 does not know, before asking the policy', async () => {
+    const checkTargetExists = vi.fn(async () =>
+      Promise.reject(forbidden(`instance ${ARN} does not exist in us-east-1`)),
+    );
+    const authorizeUser = vi.fn(routed.authorizeUser);
+    const { ca, sign } = setup({
+      instances: { confirmHostNames: async () => [], checkTargetExists },
+      policy: { ...routed, authorizeUser },
+    });
+    const { status } = await ca({ payload: userRequest() }, { transport: 'test' });
+    expect(status).toBe(403);
+    expect(authorizeUser).not.toHaveBeenCalled();
+    expect(sign).not.toHaveBeenCalled();
+  });
+
+  it('does not look targets up when LKP_VERIFY_TARGETS=off', async () => {
+    const checkTargetExists = vi.fn(async () => undefined);
+    const { ca } = setup({
+      config: { ...config, verifyTargets: 'off' },
+      instances: { confirmHostNames: async () => [], checkTargetExists },
+    });
+    expect((await ca({ payload: userRequest() }, { transport: 'test' })).status).toBe(200);
+    expect(checkTargetExists).not.toHaveBeenCalled();
+  });
+});
