@@ -1,11 +1,14 @@
 /**
- * Composition root: configuration → signer → policy → the pipeline. Shared by `lkp-ca serve`
- * and (later) the Lambda handler, so both run the same CA from the same environment.
+ * Composition root: configuration → signer → policy → EC2 lookups → the pipeline. Shared by
+ * `lkp-ca serve` and the Lambda handler, so both run the same CA from the same environment.
  */
 import { stdoutAudit, type AuditSink } from './audit.js';
 import { builtinPolicy } from './authorize/builtin.js';
+import { lambdaPolicy } from './authorize/lambda-policy.js';
+import type { Policy } from './authorize/policy.js';
 import { createCa, type Ca } from './ca.js';
 import { loadConfig, type CaConfig, type ConfigContext } from './config.js';
+import { ec2Directory } from './ec2.js';
 import { verifyIdentity } from './identity/index.js';
 import { loadSigner } from './signer/index.js';
 import type { Signer } from './signer/signer.js';
@@ -16,6 +19,9 @@ export interface Bootstrapped {
   signer: Signer;
 }
 
+/** Operator notes go to stderr, apart from the audit lines on stdout. */
+const note = (line: string) => process.stderr.write(`lkp-ca: ${line}\n`);
+
 export async function bootstrapCa(
   env: NodeJS.ProcessEnv = process.env,
   ctx: ConfigContext = {},
@@ -23,14 +29,6 @@ export async function bootstrapCa(
 ): Promise<Bootstrapped> {
   const config = loadConfig(env, ctx);
   const signer = await loadSigner(config.caKey);
-  if (config.authorizationLambda !== undefined)
-    throw new Error(
-      'AUTHORIZATION_LAMBDA is set, but this build has no policy Lambda client yet; unset it to use the built-in policy',
-    );
-  process.stderr.write(
-    `lkp-ca: no AUTHORIZATION_LAMBDA: the built-in policy lets callers from accounts ${config.allowedAccounts.join(', ')} ` +
-      'log in to their instances as any user named in the request, with principal <user>@<instance ARN>\n',
-  );
   const identity = {
     stsEndpoint: config.stsEndpoint,
     region: config.region,
@@ -38,12 +36,25 @@ export async function bootstrapCa(
     clockSkewSeconds: config.clockSkewSeconds,
     allowedAccounts: config.allowedAccounts,
   };
+  if (config.caAccount === undefined)
+    note('LKP_CA_ACCOUNT is unknown: host names are not confirmed against EC2 and targets are not checked');
   const ca = createCa({
     config,
     signer,
-    policy: builtinPolicy(config.allowedAccounts),
+    policy: choosePolicy(config),
     verifyIdentity: (proof, fingerprint, now) => verifyIdentity(proof, fingerprint, identity, now),
+    ...(config.caAccount !== undefined ? { instances: ec2Directory({ caAccount: config.caAccount }) } : {}),
     audit,
   });
   return { ca, config, signer };
+}
+
+function choosePolicy(config: CaConfig): Policy {
+  if (config.authorizationLambda !== undefined)
+    return lambdaPolicy(config.authorizationLambda, config.policyTimeoutMs);
+  note(
+    `no AUTHORIZATION_LAMBDA: the built-in policy lets callers from accounts ${config.allowedAccounts.join(', ')} ` +
+      'log in to their instances as any user named in the request, with principal <user>@<instance ARN>',
+  );
+  return builtinPolicy(config.allowedAccounts);
 }

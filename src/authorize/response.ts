@@ -1,0 +1,321 @@
+/**
+ * A policy function's answer → Grant (DESIGN §3.4). Pure and fail closed: anything that is not
+ * exactly a valid answer is a PolicyError naming the field; a valid answer that does not say
+ * `Authorized: true` is Forbidden. camelCase keys are accepted as a courtesy (`authorized`), but an
+ * object that spells one key both ways is ambiguous and refused.
+ *
+ * Messages name fields and positions, not values taken from the answer, except for the short
+ * network entries of SourceAddress; policy answers hold no secrets, but they may hold junk.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { forbidden, policyError } from '../errors.js';
+import type { LkpHostCertAuthorizationRequest, LkpUserCertAuthorizationRequest } from '../protocol.js';
+import { SSH_USERNAME } from '../request.js';
+import { DEFAULT_USER_EXTENSIONS, defaultUserPrincipal, type Grant, type JumpboxGrant } from './grant.js';
+
+const MAX_PRINCIPALS = 32;
+const MAX_PRINCIPAL_LENGTH = 256;
+const MAX_JUMPBOXES = 4;
+const MAX_FORCE_COMMAND_LENGTH = 1024;
+const MAX_SOURCE_ADDRESSES = 64;
+const MAX_HOST_NAME_LENGTH = 253;
+
+const USER_FIELDS = ['Authorized', 'Principals', 'Jumpboxes', 'TargetAddress', 'CertificateOptions'] as const;
+const HOST_FIELDS = ['Authorized', 'Principals', 'KeyId'] as const;
+const JUMPBOX_FIELDS = ['Address', 'User', 'HostKeyAlias', 'Principals'] as const;
+
+/** DESIGN §3.4: each boolean option switches one certificate extension on or off. */
+const PERMIT_EXTENSIONS = {
+  PermitPty: 'permit-pty',
+  PermitPortForwarding: 'permit-port-forwarding',
+  PermitAgentForwarding: 'permit-agent-forwarding',
+  PermitX11Forwarding: 'permit-X11-forwarding',
+  PermitUserRc: 'permit-user-rc',
+} as const;
+type PermitOption = keyof typeof PERMIT_EXTENSIONS;
+const PERMIT_OPTIONS = Object.keys(PERMIT_EXTENSIONS) as PermitOption[];
+const OPTION_FIELDS = ['ForceCommand', 'SourceAddress', 'ValidForSeconds', ...PERMIT_OPTIONS] as const;
+
+/** One key of an answer object: `name` is its path as the policy spelled it, for messages. */
+interface Field {
+  name: string;
+  value: unknown;
+}
+
+const invalid = (message: string) => policyError(`policy answer: ${message}`);
+
+/** A user-certificate answer → Grant; throws Forbidden for a denial, PolicyError for anything malformed. */
+export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizationRequest): Grant {
+  const fields = readFields(raw, '', USER_FIELDS);
+  checkAuthorized(
+    fields.Authorized,
+    `policy denied access to ${req.RemoteInstanceArn} for ${req.SshUsername}`,
+  );
+  const options = parseCertificateOptions(fields.CertificateOptions);
+  const grant: Grant = {
+    // An absent list means the default; an empty one is refused in parsePrincipals (DESIGN §3.4).
+    principals: fields.Principals
+      ? parsePrincipals(fields.Principals, 1)
+      : [defaultUserPrincipal(req.SshUsername, req.RemoteInstanceArn)],
+    criticalOptions: options.criticalOptions,
+    extensions: options.extensions,
+  };
+  if (options.validForSeconds !== undefined) grant.validForSeconds = options.validForSeconds;
+  if (fields.TargetAddress) grant.targetAddress = parseHostAddress(fields.TargetAddress);
+  const jumpboxes = fields.Jumpboxes ? parseJumpboxes(fields.Jumpboxes) : [];
+  if (jumpboxes.length > 0) grant.jumpboxes = jumpboxes;
+  return grant;
+}
+
+/** A host-certificate answer → Grant naming the instance ARN first; same failures as for users. */
+export function parseHostPolicyResponse(raw: unknown, req: LkpHostCertAuthorizationRequest): Grant {
+  const fields = readFields(raw, '', HOST_FIELDS);
+  // DESIGN §3.4: host certificates obey Authorized exactly like user ones.
+  checkAuthorized(fields.Authorized, `policy denied a host certificate for ${req.HostInstanceArn}`);
+  // The seed let a policy set KeyId. It is accepted so such policies keep working, and ignored:
+  // KeyId is always the instance ARN (DESIGN §3.5), so a policy cannot make sshd's logs lie.
+  if (fields.KeyId && typeof fields.KeyId.value !== 'string')
+    throw invalid(`${fields.KeyId.name} must be a string (it is ignored: KeyId is always the instance ARN)`);
+  // Here Principals are extra names: the instance ARN is always first, so [] is harmless.
+  const extra = fields.Principals ? parsePrincipals(fields.Principals, 0) : [];
+  return { principals: unique([req.HostInstanceArn, ...extra]), criticalOptions: {}, extensions: [] };
+}
+
+/**
+ * The object's keys, each matched to a known PascalCase field or its camelCase spelling. Unknown
+ * keys and a key given in both spellings are refused (fail closed, DESIGN §3.4). Keys whose value
+ * is `undefined` (possible only for answers built in JavaScript, not parsed JSON) count as absent.
+ */
+function readFields<K extends string>(
+  raw: unknown,
+  where: string,
+  known: readonly K[],
+): Partial<Record<K, Field>> {
+  if (!isPlainObject(raw)) throw invalid(`${where || 'the answer'} must be a JSON object`);
+  const fields: Partial<Record<K, Field>> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const field = known.find((k) => k === key || camelCase(k) === key);
+    if (field === undefined)
+      throw invalid(
+        `${where || 'the answer'} has an unknown field ${quote(key)} (expected ${known.join(', ')})`,
+      );
+    if (fields[field] !== undefined)
+      throw invalid(`${path(where, field)} is given as both ${field} and ${camelCase(field)}; send one`);
+    fields[field] = { name: path(where, key), value };
+  }
+  return fields;
+}
+
+/** A missing or non-boolean Authorized is a broken policy; only an explicit false is a denial. */
+function checkAuthorized(field: Field | undefined, denial: string): void {
+  if (field === undefined)
+    throw invalid('Authorized is missing; answer {"Authorized": true} or {"Authorized": false}');
+  if (typeof field.value !== 'boolean') throw invalid(`${field.name} must be true or false`);
+  if (field.value !== true) throw forbidden(denial);
+}
+
+type CertificateOptions = Pick<Grant, 'criticalOptions' | 'extensions' | 'validForSeconds'>;
+
+function parseCertificateOptions(field: Field | undefined): CertificateOptions {
+  const options = field ? readFields(field.value, field.name, OPTION_FIELDS) : {};
+  const criticalOptions: Record<string, string> = {};
+  if (options.ForceCommand) criticalOptions['force-command'] = parseForceCommand(options.ForceCommand);
+  if (options.SourceAddress) criticalOptions['source-address'] = parseSourceAddress(options.SourceAddress);
+
+  // DESIGN §3.4: the defaults (pty, port forwarding) apply unless the policy switches them off.
+  const extensions = new Set(DEFAULT_USER_EXTENSIONS);
+  for (const option of PERMIT_OPTIONS) {
+    const given = options[option];
+    if (given === undefined) continue;
+    if (typeof given.value !== 'boolean') throw invalid(`${given.name} must be true or false`);
+    if (given.value) extensions.add(PERMIT_EXTENSIONS[option]);
+    else extensions.delete(PERMIT_EXTENSIONS[option]);
+  }
+
+  const result: CertificateOptions = { criticalOptions, extensions: [...extensions].sort() };
+  if (options.ValidForSeconds) result.validForSeconds = parseValidForSeconds(options.ValidForSeconds);
+  return result;
+}
+
+/** Only ever shortens the CA's TTL: src/template.ts takes the minimum of the two. */
+function parseValidForSeconds(field: Field): number {
+  const seconds = field.value;
+  if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds <= 0)
+    throw invalid(`${field.name} must be a positive whole number of seconds`);
+  return seconds;
+}
+
+/** Principal lists end up in certificates and sshd pattern lists, so sshd's list syntax is refused. */
+function parsePrincipals(field: Field, min: 0 | 1): string[] {
+  if (!Array.isArray(field.value)) throw invalid(`${field.name} must be an array of strings`);
+  if (field.value.length < min)
+    throw invalid(
+      `${field.name} is empty; omit it for the default principal (an empty list is never signed)`,
+    );
+  if (field.value.length > MAX_PRINCIPALS)
+    throw invalid(`${field.name} has more than ${MAX_PRINCIPALS} entries`);
+  return unique(
+    field.value.map((value: unknown, i) => parsePrincipal({ name: `${field.name}[${i}]`, value })),
+  );
+}
+
+/**
+ * DESIGN §3.4/§3.5: 1..256 printable ASCII characters, without ',' (it separates principals in
+ * sshd lists), '*' and '?' (sshd wildcards) or whitespace: a principal must name one thing.
+ */
+function parsePrincipal(field: Field): string {
+  if (typeof field.value !== 'string') throw invalid(`${field.name} must be a string`);
+  if (field.value.length === 0 || field.value.length > MAX_PRINCIPAL_LENGTH)
+    throw invalid(`${field.name} must be 1 to ${MAX_PRINCIPAL_LENGTH} characters`);
+  const bad = [...field.value].find((c) => !/^[\x21-\x7e]$/.test(c) || ',*?'.includes(c));
+  if (bad !== undefined) throw invalid(`${field.name} contains ${describeCharacter(bad)}`);
+  return field.value;
+}
+
+/** sshd runs it through the user's shell: one line, so a log or config line cannot be forged from it. */
+function parseForceCommand(field: Field): string {
+  if (typeof field.value !== 'string') throw invalid(`${field.name} must be a string`);
+  if (field.value.length === 0 || field.value.length > MAX_FORCE_COMMAND_LENGTH)
+    throw invalid(`${field.name} must be 1 to ${MAX_FORCE_COMMAND_LENGTH} characters`);
+  const bad = [...field.value].find((c) => c === '\0' || c === '\r' || c === '\n');
+  if (bad !== undefined)
+    throw invalid(`${field.name} contains ${describeCharacter(bad)}; it must be one line`);
+  return field.value;
+}
+
+/**
+ * DESIGN §3.4: a strict CIDR list, as sshd's source-address option: comma-separated, no spaces,
+ * each entry an address or address/prefix. sshd refuses a certificate whose list it cannot parse,
+ * including prefixes with host bits set, so such a list is refused here, with a reason.
+ */
+function parseSourceAddress(field: Field): string {
+  if (typeof field.value !== 'string') throw invalid(`${field.name} must be a string`);
+  if (field.value === '') throw invalid(`${field.name} is empty; omit it to allow any source address`);
+  if (/\s/.test(field.value))
+    throw invalid(
+      `${field.name} contains whitespace; write the list with commas only (10.0.0.0/8,192.0.2.1)`,
+    );
+  const entries = field.value.split(',');
+  if (entries.length > MAX_SOURCE_ADDRESSES)
+    throw invalid(`${field.name} has more than ${MAX_SOURCE_ADDRESSES} entries`);
+  entries.forEach((entry, i) => {
+    const problem = cidrProblem(entry);
+    if (problem !== undefined) throw invalid(`${field.name} entry ${i + 1} (${quote(entry)}) ${problem}`);
+  });
+  return field.value;
+}
+
+function cidrProblem(entry: string): string | undefined {
+  const slash = entry.indexOf('/');
+  const address = slash < 0 ? entry : entry.slice(0, slash);
+  const bytes = addressBytes(address);
+  if (bytes === undefined)
+    return 'is not an IPv4 or IPv6 address or network (a.b.c.d, a.b.c.d/n, x:y::z, x:y::/n; no spaces)';
+  if (slash < 0) return undefined;
+  const prefix = entry.slice(slash + 1);
+  const maxBits = bytes.length * 8;
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix) || Number(prefix) > maxBits)
+    return `has an invalid prefix length; use /0 to /${maxBits}`;
+  if (!hostBitsAreZero(bytes, Number(prefix)))
+    return `has bits set after the /${prefix} prefix; give the network address`;
+  return undefined;
+}
+
+/** The address as bytes, or undefined when it is not a canonical IPv4 or a zone-less IPv6 literal. */
+function addressBytes(address: string): number[] | undefined {
+  // node:net refuses IPv4 octets with leading zeros, which some parsers read as octal.
+  if (isIPv4(address)) return address.split('.').map(Number);
+  if (!isIPv6(address) || address.includes('%')) return undefined;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  const hex = dotted
+    ? address.slice(0, dotted.index) +
+      [(Number(dotted[1]) << 8) | Number(dotted[2]), (Number(dotted[3]) << 8) | Number(dotted[4])]
+        .map((n) => n.toString(16))
+        .join(':')
+    : address;
+  const [head = '', tail] = hex.split('::');
+  const groups = (s: string | undefined) => (s ? s.split(':') : []);
+  const words = [
+    ...groups(head),
+    ...Array<string>(8 - groups(head).length - groups(tail).length).fill('0'),
+    ...groups(tail),
+  ];
+  return words.flatMap((w) => [parseInt(w, 16) >> 8, parseInt(w, 16) & 0xff]);
+}
+
+function hostBitsAreZero(bytes: number[], prefix: number): boolean {
+  return bytes.every((byte, i) => {
+    const networkBits = Math.min(8, Math.max(0, prefix - i * 8));
+    return (byte & (0xff >> networkBits)) === 0;
+  });
+}
+
+/**
+ * A DNS name or IP literal the client will hand to ssh. Labels may not start with '-', so an
+ * address can never be read by ssh as an option (e.g. "-oProxyCommand=…").
+ */
+function parseHostAddress(field: Field): string {
+  const value = field.value;
+  if (typeof value !== 'string') throw invalid(`${field.name} must be a string`);
+  if (value.length === 0 || value.length > MAX_HOST_NAME_LENGTH)
+    throw invalid(`${field.name} must be 1 to ${MAX_HOST_NAME_LENGTH} characters`);
+  if (isIPv4(value) || (isIPv6(value) && !value.includes('%'))) return value;
+  const labels = value.split('.');
+  const isHostName =
+    labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
+    !/^[0-9]+$/.test(labels[labels.length - 1] ?? '');
+  if (!isHostName)
+    throw invalid(
+      `${field.name} must be a DNS name (letters, digits, '-' inside labels, '.') or an IP address`,
+    );
+  return value;
+}
+
+function parseJumpboxes(field: Field): JumpboxGrant[] {
+  if (!Array.isArray(field.value)) throw invalid(`${field.name} must be an array`);
+  if (field.value.length > MAX_JUMPBOXES)
+    throw invalid(`${field.name} has more than ${MAX_JUMPBOXES} entries`);
+  return field.value.map((entry: unknown, i) => parseJumpbox(entry, `${field.name}[${i}]`));
+}
+
+function parseJumpbox(raw: unknown, where: string): JumpboxGrant {
+  const fields = readFields(raw, where, JUMPBOX_FIELDS);
+  if (!fields.Address) throw invalid(`${path(where, 'Address')} is missing`);
+  if (!fields.User) throw invalid(`${path(where, 'User')} is missing`);
+  const address = parseHostAddress(fields.Address);
+  const user = fields.User.value;
+  if (typeof user !== 'string' || !SSH_USERNAME.test(user))
+    throw invalid(
+      `${fields.User.name} must be a POSIX user name: letters, digits, . _ -, not starting with - or a digit, at most 32`,
+    );
+  const hostKeyAlias = fields.HostKeyAlias ? parsePrincipal(fields.HostKeyAlias) : address;
+  return {
+    address,
+    user,
+    hostKeyAlias,
+    // DESIGN §3.4: jumpbox certificates are for `<User>@<HostKeyAlias>` unless the policy says otherwise.
+    principals: fields.Principals ? parsePrincipals(fields.Principals, 1) : [`${user}@${hostKeyAlias}`],
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const camelCase = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+const path = (where: string, key: string) => (where === '' ? key : `${where}.${key}`);
+const unique = (values: string[]) => [...new Set(values)];
+/** A value from the answer, shortened and escaped so that it cannot garble the message. */
+const quote = (value: string) => JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+
+function describeCharacter(c: string): string {
+  if (/^[\x21-\x7e]$/.test(c)) return `'${c}'`;
+  if (/^[\x00-\x1f\x7f]$/.test(c)) return `a control character (U+${hex4(c)})`;
+  if (/^\s$/.test(c)) return `whitespace (U+${hex4(c)})`;
+  return `a non-ASCII character (U+${hex4(c)})`;
+}
+
+const hex4 = (c: string) => (c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
