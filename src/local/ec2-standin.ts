@@ -3,11 +3,12 @@
  * list (DESIGN §6). The CA reaches it through AWS_ENDPOINT_URL_EC2, so src/ec2.ts runs unchanged;
  * requests must be SigV4-signed (service `ec2`) with the credentials the stand-in generated.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readLimitedBody } from '../http-body.js';
 import { verifySigV4, type SigningCredentials } from './sigv4-verify.js';
+import { localCredentials } from './credentials.js';
 
 /** shutting-down: still reports its addresses, as EC2 does until the instance is terminated. */
 export type InstanceStateName = 'running' | 'stopped' | 'shutting-down' | 'terminated';
@@ -80,13 +81,12 @@ export async function startEc2Standin(opts: {
   account: string;
   instances: readonly LocalInstance[];
   port?: number;
+  /** The credentials to accept; default: fresh ones (see `credentials` on the result). */
+  credentials?: SigningCredentials;
   /** Instance id → the error any request naming it gets (e.g. a CA role without ec2:DescribeInstances). */
   failures?: Readonly<Record<string, Ec2FailureCode>>;
 }): Promise<Ec2Standin> {
-  const credentials: SigningCredentials = {
-    accessKeyId: `AKIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-  };
+  const credentials = opts.credentials ?? localCredentials();
   let instances = checkInstances(opts.instances);
   let requests = 0;
 

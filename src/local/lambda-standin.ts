@@ -4,13 +4,14 @@
  * SigV4 (service `lambda`) against credentials it generated, and runs policy handlers in-process,
  * answering as Lambda does, including `X-Amz-Function-Error` for a handler that fails.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLimitedBody } from '../http-body.js';
 import { verifySigV4, type SigningCredentials, type SigV4FailureCode } from './sigv4-verify.js';
+import { localCredentials } from './credentials.js';
 
 export type StandinCallback = (error?: unknown, result?: unknown) => void;
 
@@ -35,6 +36,8 @@ export interface LambdaStandinOptions {
   /** Function name → handler, or the absolute path of a module that exports `handler`. */
   functions: Record<string, StandinHandler | string>;
   port?: number;
+  /** The credentials to accept; default: fresh ones (see `credentials` on the result). */
+  credentials?: SigningCredentials;
 }
 
 export interface LambdaStandin {
@@ -83,10 +86,7 @@ export async function startLambdaStandin(opts: LambdaStandinOptions): Promise<La
     if (typeof fn === 'string' && !isAbsolute(fn))
       throw new Error(`function ${name}: module path must be absolute (got ${fn})`);
   }
-  const credentials: SigningCredentials = {
-    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-  };
+  const credentials = opts.credentials ?? localCredentials();
   const functions = new Map(
     Object.entries(opts.functions).map(([name, fn]) => [name, new LocalFunction(name, fn, opts.region)]),
   );

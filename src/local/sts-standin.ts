@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { verifySigV4, type SigningCredentials } from './sigv4-verify.js';
 import { readLimitedBody } from '../http-body.js';
+import { base32, localCredentials } from './credentials.js';
 
 export interface LocalPrincipalSpec {
   /** e.g. `arn:aws:iam::111122223333:user/alice` or `arn:aws:sts::111122223333:assumed-role/role/session`. */
@@ -226,10 +227,7 @@ function createPrincipal(spec: LocalPrincipalSpec): LocalPrincipal {
   );
 }
 
-const longTermCredentials = (): SigningCredentials => ({
-  accessKeyId: `AKIA${randomId(16)}`,
-  secretAccessKey: randomBytes(30).toString('base64'),
-});
+const longTermCredentials = localCredentials;
 
 const sessionCredentials = (): SigningCredentials => ({
   accessKeyId: `ASIA${randomId(16)}`,
@@ -238,7 +236,4 @@ const sessionCredentials = (): SigningCredentials => ({
 });
 
 /** AWS key and unique ids use upper-case base32 letters and digits. */
-function randomId(length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  return [...randomBytes(length)].map((b) => alphabet[b % 32]).join('');
-}
+const randomId = base32;
