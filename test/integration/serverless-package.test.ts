@@ -1,0 +1,389 @@
+/**
+ * serverless.yml as osls packages it, offline (dummy credentials: any AWS call would fail the
+ * run): the least-privilege IAM of DESIGN §5, the retained KMS key, the function environment of
+ * DESIGN §7, and a bundle that loads and answers in plain Node — against the KMS stand-in.
+ */
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKmsStandin } from '../../src/local/kms-standin.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const SERVERLESS = join(ROOT, 'node_modules/osls/bin/serverless.js');
+const ACCOUNT = '111122223333';
+
+type Json = Record<string, unknown>;
+interface Packaged {
+  dir: string;
+  template: {
+    Resources: Record<string, Json>;
+    Conditions: Record<string, unknown>;
+    Outputs: Record<string, Json>;
+  };
+}
+
+let work: string;
+let service: string;
+let plain: Packaged;
+let withPolicyAndUrl: Packaged;
+
+/** A copy of what serverless.yml packages, so packaging never writes into the working tree. */
+function copyService(): string {
+  const dir = join(work, 'service');
+  mkdirSync(dir);
+  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'src', 'authorizers'])
+    if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+async function slsPackage(name: string, params: string[] = []): Promise<Packaged> {
+  const dir = join(work, name);
+  const home = join(work, 'home');
+  mkdirSync(home, { recursive: true });
+  await run(
+    process.execPath,
+    [
+      SERVERLESS,
+      'package',
+      '--stage',
+      'ci',
+      '--region',
+      'us-east-1',
+      '--package',
+      dir,
+      ...params.map((p) => `--param=${p}`),
+    ],
+    {
+      cwd: service,
+      timeout: 120_000,
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        CI: '1',
+      },
+    },
+  );
+  const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  return { dir, template };
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'lkp-sls-'));
+  service = copyService();
+  // One at a time: serverless-esbuild builds in the service folder.
+  plain = await slsPackage('plain');
+  withPolicyAndUrl = await slsPackage('policy-url', [
+    'policyFunction=lkp-policy',
+    'functionUrl=true',
+    'functionUrlAuthType=NONE',
+  ]);
+}, 240_000);
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Literal CloudFormation conditions, as serverless.yml writes them once parameters are resolved. */
+function condition(t: Packaged['template'], name: string): boolean {
+  const evaluate = (c: unknown): boolean => {
+    const [fn, args] = Object.entries(c as Json)[0] as [string, unknown[]];
+    if (fn === 'Fn::Equals') return args[0] === args[1];
+    if (fn === 'Fn::Not') return !evaluate(args[0]);
+    if (fn === 'Fn::And') return args.every(evaluate);
+    if (fn === 'Condition') return condition(t, args as unknown as string);
+    throw new Error(`unexpected condition function ${fn}`);
+  };
+  return evaluate(t.Conditions[name]);
+}
+
+/** Resolves Fn::If against the template's conditions and drops AWS::NoValue. */
+function resolveIfs(t: Packaged['template'], value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveIfs(t, v)).filter((v) => v !== NO_VALUE);
+  if (typeof value !== 'object' || value === null) return value;
+  const ifArgs = (value as Json)['Fn::If'] as [string, unknown, unknown] | undefined;
+  if (ifArgs) return resolveIfs(t, condition(t, ifArgs[0]) ? ifArgs[1] : ifArgs[2]);
+  if ((value as Json).Ref === 'AWS::NoValue') return NO_VALUE;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveIfs(t, v)]));
+}
+const NO_VALUE = Symbol('AWS::NoValue');
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** Every statement of every identity policy the stack creates (roles' inline policies and AWS::IAM::Policy). */
+function identityStatements(t: Packaged['template']): Statement[] {
+  const statements: Statement[] = [];
+  for (const [name, resource] of Object.entries(t.Resources)) {
+    if (resource.Condition !== undefined && !condition(t, resource.Condition as string)) continue;
+    const props = resolveIfs(t, resource.Properties) as Json;
+    const documents =
+      resource.Type === 'AWS::IAM::Role'
+        ? ((props.Policies as { PolicyDocument: Json }[] | undefined) ?? []).map((p) => p.PolicyDocument)
+        : resource.Type === 'AWS::IAM::Policy'
+          ? [props.PolicyDocument as Json]
+          : [];
+    if (resource.Type === 'AWS::IAM::Role')
+      expect(props.ManagedPolicyArns, `${name} managed policies`).toBeUndefined();
+    for (const doc of documents) statements.push(...(doc.Statement as Statement[]));
+  }
+  return statements;
+}
+
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resourcesOf = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+const KEY_ARN = { 'Fn::GetAtt': ['CaKey', 'Arn'] };
+
+describe('the packaged template', () => {
+  it('creates an asymmetric signing key in KMS that survives the stack', () => {
+    const key = plain.template.Resources.CaKey!;
+    expect(key).toMatchObject({
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(key.Properties).toMatchObject({
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+      EnableKeyRotation: false,
+    });
+    expect(plain.template.Resources.CaKeyAlias?.Properties).toMatchObject({
+      AliasName: 'alias/lkp-ci',
+      TargetKeyId: { Ref: 'CaKey' },
+    });
+  });
+
+  it('lets only the CA role sign: the key policy keeps kms:Sign away from account-wide IAM grants', () => {
+    const statements = (
+      plain.template.Resources.CaKey!.Properties as {
+        KeyPolicy: { Statement: (Statement & { Principal: Json })[] };
+      }
+    ).KeyPolicy.Statement;
+    const signers = statements.filter((s) => actionsOf(s).includes('kms:Sign'));
+    expect(signers).toHaveLength(1);
+    expect(signers[0]!.Principal).toEqual({ AWS: { 'Fn::GetAtt': ['CaRole', 'Arn'] } });
+    expect(actionsOf(signers[0]!).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(/\*/);
+  });
+
+  it('grants kms:Sign and kms:GetPublicKey on the CA key only', () => {
+    for (const variant of [plain, withPolicyAndUrl]) {
+      const kms = identityStatements(variant.template).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('kms:')),
+      );
+      expect(kms).toHaveLength(1);
+      expect(actionsOf(kms[0]!).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+      expect(resourcesOf(kms[0]!)).toEqual([KEY_ARN]);
+    }
+  });
+
+  it('has no wildcard action, and Resource "*" only for ec2:DescribeInstances', () => {
+    for (const variant of [plain, withPolicyAndUrl]) {
+      const statements = identityStatements(variant.template);
+      expect(statements.length).toBeGreaterThan(0);
+      for (const s of statements) {
+        expect(s.Effect).toBe('Allow');
+        for (const action of actionsOf(s)) expect(action).not.toMatch(/\*/);
+        if (resourcesOf(s).some((r) => typeof r === 'string' && r.includes('*')))
+          expect(actionsOf(s)).toEqual(['ec2:DescribeInstances']);
+      }
+    }
+  });
+
+  it('invokes no policy function unless one is configured, and then only that one', () => {
+    const invokers = (v: Packaged) =>
+      identityStatements(v.template).filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
+    expect(invokers(plain)).toEqual([]);
+    const [invoke, ...rest] = invokers(withPolicyAndUrl);
+    expect(rest).toEqual([]);
+    expect(actionsOf(invoke!)).toEqual(['lambda:InvokeFunction']);
+    expect(resourcesOf(invoke!)).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:lkp-policy' },
+    ]);
+  });
+
+  it('configures the function from DESIGN §7 variables', () => {
+    const fn = plain.template.Resources.CaLambdaFunction!.Properties as Json;
+    expect(fn).toMatchObject({ Runtime: 'nodejs20.x', Architectures: ['arm64'] });
+    const env = (fn.Environment as { Variables: Json }).Variables;
+    const join = (env.LKP_CA_KEY as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    expect(join[0]).toBe('');
+    expect(join[1][0]).toMatch(/^kms:/);
+    expect(join[1][1]).toEqual(KEY_ARN);
+    expect(env).toMatchObject({
+      LKP_SERVER_ID: 'lkp-ci',
+      LKP_CA_ACCOUNT: { Ref: 'AWS::AccountId' },
+      LKP_USER_CERT_TTL: '3600',
+      LKP_HOST_CERT_TTL: '2592000',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(env.AUTHORIZATION_LAMBDA ?? '').toBe('');
+    const withPolicy = (
+      withPolicyAndUrl.template.Resources.CaLambdaFunction!.Properties as { Environment: { Variables: Json } }
+    ).Environment.Variables;
+    expect(withPolicy.AUTHORIZATION_LAMBDA).toBe('lkp-policy');
+  });
+
+  it('adds a Function URL only when asked, public only with AuthType NONE and only through the URL', () => {
+    expect(condition(plain.template, 'HasFunctionUrl')).toBe(false);
+    const t = withPolicyAndUrl.template;
+    expect(condition(t, 'HasFunctionUrl')).toBe(true);
+    expect(condition(t, 'HasPublicFunctionUrl')).toBe(true);
+    expect(t.Resources.CaFunctionUrl?.Properties).toMatchObject({ AuthType: 'NONE' });
+    expect(t.Resources.CaFunctionUrlPublicInvoke?.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      InvokedViaFunctionUrl: true,
+    });
+    expect(t.Outputs.CaFunctionUrl?.Value).toEqual({ 'Fn::GetAtt': ['CaFunctionUrl', 'FunctionUrl'] });
+  });
+
+  it('outputs the function, the key ARN and how to fetch the CA public key', () => {
+    const { Outputs } = plain.template;
+    expect(Outputs.CaFunctionName?.Value).toEqual({ Ref: 'CaLambdaFunction' });
+    expect(Outputs.CaKeyArn?.Value).toEqual(KEY_ARN);
+    expect(JSON.stringify(Outputs.CaPublicKeyHint?.Value)).toContain('{\\"Kind\\":\\"Info\\"}');
+  });
+
+  // authorizers/ is written separately; this variant runs once its example exists.
+  it.skipIf(!existsSync(join(ROOT, 'authorizers/examples/work-hours.ts')))(
+    'deploys the example policy and lets the CA invoke exactly it',
+    async () => {
+      const t = (await slsPackage('example', ['exampleAuthorizer=true'])).template;
+      expect(t.Resources.PolicyLambdaFunction?.Properties).toMatchObject({ FunctionName: 'lkp-ci-policy' });
+      const invoke = identityStatements(t).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+      expect(invoke.map(resourcesOf)).toEqual([
+        [
+          {
+            'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:lkp-ci-policy',
+          },
+        ],
+      ]);
+    },
+    120_000,
+  );
+
+  it('refuses a key spec outside the allowed list', async () => {
+    const failure = await slsPackage('bad-key', ['keySpec=SYMMETRIC_DEFAULT']).then(
+      () => undefined,
+      (e: { stdout?: string }) => e,
+    );
+    expect(failure?.stdout).toMatch(/CaKey\.Properties\.KeySpec.*Value not found/);
+  }, 120_000);
+});
+
+describe('the bundle', () => {
+  let zip: string;
+  let files: Map<string, Buffer>;
+  let bundle: string;
+  beforeAll(() => {
+    zip = join(plain.dir, 'ca.zip');
+    files = unzip(readFileSync(zip));
+    bundle = join(work, 'bundle', 'handler.cjs');
+    mkdirSync(join(work, 'bundle'));
+    writeFileSync(bundle, files.get('src/handler.cjs') ?? '');
+  });
+
+  it('is a zip under 1 MB holding only the handler and its source map', () => {
+    expect(statSync(zip).size).toBeLessThan(1024 * 1024);
+    expect([...files.keys()].sort()).toEqual(['src/handler.cjs', 'src/handler.cjs.map']);
+    expect(plain.template.Resources.CaLambdaFunction?.Properties).toMatchObject({
+      Handler: 'src/handler.handler',
+    });
+  });
+
+  it('loads with an invalid environment and answers Internal instead of crashing', async () => {
+    const { result, stderr } = await invokeBundle(bundle, { Kind: 'Info' }, {});
+    expect(result).toEqual({ Error: { Code: 'Internal', Message: expect.any(String) } });
+    expect(stderr).toContain('LKP_SERVER_ID is required');
+  });
+
+  it('answers Info with the public key of a KMS key (through the KMS stand-in)', async () => {
+    const kms = await startKmsStandin({ stateDir: join(work, 'kms'), region: 'us-east-1', account: ACCOUNT });
+    try {
+      const key = await kms.createKey('ECC_NIST_P256', 'alias/lkp-ci');
+      const { result } = await invokeBundle(
+        bundle,
+        { Kind: 'Info' },
+        {
+          LKP_CA_KEY: `kms:${key.arn}`,
+          LKP_SERVER_ID: 'lkp-ci',
+          LKP_CA_ACCOUNT: ACCOUNT,
+          AWS_REGION: 'us-east-1',
+          AWS_ENDPOINT_URL_KMS: kms.url,
+          AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+        },
+      );
+      expect(result).toMatchObject({
+        ServerId: 'lkp-ci',
+        CaPublicKeys: [expect.stringMatching(/^ecdsa-sha2-nistp256 AAAA/)],
+      });
+      expect(kms.requestCount('GetPublicKey')).toBe(1);
+    } finally {
+      await kms.close();
+    }
+  });
+});
+
+/** Runs the bundled handler once in a fresh Node process, as Lambda would, with only `env`. */
+async function invokeBundle(bundle: string, event: unknown, env: Record<string, string>) {
+  const script = `
+    const { handler } = require(process.argv[1]);
+    handler(JSON.parse(process.argv[2]), { awsRequestId: 'bundle-test', invokedFunctionArn: 'arn:aws:lambda:us-east-1:${ACCOUNT}:function:lkp-ci-ca' })
+      .then((r) => process.stdout.write('RESULT ' + JSON.stringify(r) + '\\n'));`;
+  const { stdout, stderr } = await run(
+    process.execPath,
+    ['--enable-source-maps', '-e', script, bundle, JSON.stringify(event)],
+    {
+      env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+      timeout: 20_000,
+    },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`the bundle gave no answer; stderr: ${stderr}`);
+  return { result: JSON.parse(line.slice('RESULT '.length)) as unknown, stderr };
+}
+
+/** The entries of a zip archive (stored or deflated), read from its central directory. */
+function unzip(archive: Buffer): Map<string, Buffer> {
+  const eocd = archive.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('not a zip archive');
+  const count = archive.readUInt16LE(eocd + 10);
+  let at = archive.readUInt32LE(eocd + 16);
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const method = archive.readUInt16LE(at + 10);
+    const size = archive.readUInt32LE(at + 20);
+    const nameLength = archive.readUInt16LE(at + 28);
+    const skip = nameLength + archive.readUInt16LE(at + 30) + archive.readUInt16LE(at + 32);
+    const name = archive.toString('utf8', at + 46, at + 46 + nameLength);
+    const local = archive.readUInt32LE(at + 42);
+    const start = local + 30 + archive.readUInt16LE(local + 26) + archive.readUInt16LE(local + 28);
+    const data = archive.subarray(start, start + size);
+    if (!name.endsWith('/')) files.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    at += 46 + skip;
+  }
+  return files;
+}
