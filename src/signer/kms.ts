@@ -1,0 +1,174 @@
+/**
+ * LKP_CA_KEY=kms:<key id, ARN or alias> (DESIGN §3.5, §7): the CA private key never leaves AWS KMS.
+ * The public key is fetched once, when the signer is made (cold start); every certificate body is
+ * then signed with kms:Sign and converted to the SSH signature form.
+ */
+import { createHash } from 'node:crypto';
+import {
+  GetPublicKeyCommand,
+  KMSClient,
+  SignCommand,
+  type GetPublicKeyCommandOutput,
+  type KeySpec,
+  type MessageType,
+  type SigningAlgorithmSpec,
+} from '@aws-sdk/client-kms';
+import { publicKeyFromBlob } from '../cert/keys.js';
+import { internal } from '../errors.js';
+import type { Signer, SshSignatureAlgorithm } from './signer.js';
+import { ecdsaDerToSshSignature, sshPublicKeyBlobFromSpki, sshSignatureBlob } from './ssh-signature.js';
+
+interface KmsKeyProfile {
+  signingAlgorithm: SigningAlgorithmSpec;
+  sshAlgorithm: SshSignatureAlgorithm;
+  /** Hash computed here and sent as MessageType DIGEST; absent → the message itself goes as RAW. */
+  digest?: 'sha256' | 'sha384' | 'sha512';
+}
+
+/**
+ * The KMS key specs a CA can use (DESIGN §3.5). ECDSA and RSA send a locally computed digest
+ * (MessageType DIGEST): KMS caps RAW messages at 4096 bytes, and a certificate with many
+ * principals or a long force-command can exceed that, while a digest is always small. For RSA,
+ * KMS adds the PKCS#1 DigestInfo itself. Ed25519 (PureEdDSA) cannot sign a digest, so it goes RAW
+ * and is bound by the limit.
+ */
+const PROFILES: Partial<Record<KeySpec, KmsKeyProfile>> = {
+  ECC_NIST_P256: { signingAlgorithm: 'ECDSA_SHA_256', sshAlgorithm: 'ecdsa-sha2-nistp256', digest: 'sha256' },
+  ECC_NIST_P384: { signingAlgorithm: 'ECDSA_SHA_384', sshAlgorithm: 'ecdsa-sha2-nistp384', digest: 'sha384' },
+  ECC_NIST_P521: { signingAlgorithm: 'ECDSA_SHA_512', sshAlgorithm: 'ecdsa-sha2-nistp521', digest: 'sha512' },
+  // RFC 8332 rsa-sha2-512: never ssh-rsa (SHA-1) — DESIGN §3.5.
+  RSA_2048: { signingAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_512', sshAlgorithm: 'rsa-sha2-512', digest: 'sha512' },
+  RSA_3072: { signingAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_512', sshAlgorithm: 'rsa-sha2-512', digest: 'sha512' },
+  RSA_4096: { signingAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_512', sshAlgorithm: 'rsa-sha2-512', digest: 'sha512' },
+  ECC_NIST_EDWARDS25519: { signingAlgorithm: 'ED25519_SHA_512', sshAlgorithm: 'ssh-ed25519' },
+};
+
+const SUPPORTED_SPECS = Object.keys(PROFILES).join(', ');
+/** KMS Sign's limit on a RAW message. */
+const KMS_RAW_MESSAGE_LIMIT = 4096;
+const CA_KEY_COMMENT = 'lkp-ca';
+const KMS_KEY_ARN = /^arn:aws(?:-cn|-us-gov)?:kms:([a-z0-9-]+):\d{12}:/;
+
+/**
+ * A signer backed by the KMS key `keyId`. Without a client, one is made from the environment
+ * (AWS_REGION, AWS_ENDPOINT_URL_KMS, the credential chain), in the key's own region when `keyId` is an ARN.
+ */
+export async function kmsSigner(keyId: string, client: KMSClient = defaultClient(keyId)): Promise<Signer> {
+  let key: GetPublicKeyCommandOutput;
+  try {
+    key = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+  } catch (e) {
+    throw new Error(`cannot load the CA key: ${explainKmsFailure(e, keyId, 'GetPublicKey')}`, { cause: e });
+  }
+  const profile = checkKey(key, keyId);
+  const { blob, algorithm } = sshPublicKeyBlobFromSpki(Buffer.from(key.PublicKey ?? new Uint8Array()));
+  if (algorithm !== profile.sshAlgorithm) {
+    throw new Error(
+      `KMS key ${keyId} is described as ${key.KeySpec ?? '?'} but its public key is ${algorithm}`,
+    );
+  }
+  // Sign with the ARN KMS resolved now: if the alias is moved later, this process keeps signing with
+  // the key whose public key it publishes, instead of issuing certificates nobody trusts.
+  const keyArn = key.KeyId ?? keyId;
+  return {
+    publicKey: `${publicKeyFromBlob(blob).type} ${blob.toString('base64')} ${CA_KEY_COMMENT}`,
+    publicKeyBlob: blob,
+    algorithm,
+    sign: (data) => signWithKms(client, keyArn, profile, Buffer.from(data)),
+  };
+}
+
+function defaultClient(keyId: string): KMSClient {
+  const region = KMS_KEY_ARN.exec(keyId)?.[1];
+  return new KMSClient(region === undefined ? {} : { region });
+}
+
+/** DESIGN §3.5: only asymmetric SIGN_VERIFY keys of the supported specs may be the CA key. */
+function checkKey(key: GetPublicKeyCommandOutput, keyId: string): KmsKeyProfile {
+  const spec = key.KeySpec ?? key.CustomerMasterKeySpec;
+  if (key.KeyUsage !== 'SIGN_VERIFY') {
+    throw new Error(
+      `KMS key ${keyId} has KeyUsage ${key.KeyUsage ?? '?'}; the CA needs an asymmetric SIGN_VERIFY key with KeySpec ${SUPPORTED_SPECS}`,
+    );
+  }
+  const profile = spec === undefined ? undefined : PROFILES[spec];
+  if (profile === undefined) {
+    throw new Error(
+      `KMS key ${keyId} has KeySpec ${spec ?? '?'}, which cannot sign SSH certificates; create a SIGN_VERIFY key with KeySpec ${SUPPORTED_SPECS}`,
+    );
+  }
+  if (key.SigningAlgorithms !== undefined && !key.SigningAlgorithms.includes(profile.signingAlgorithm)) {
+    throw new Error(`KMS key ${keyId} does not offer the signing algorithm ${profile.signingAlgorithm}`);
+  }
+  if (key.PublicKey === undefined || key.PublicKey.length === 0) {
+    throw new Error(`KMS returned no public key for ${keyId}`);
+  }
+  return profile;
+}
+
+async function signWithKms(
+  client: KMSClient,
+  keyArn: string,
+  profile: KmsKeyProfile,
+  data: Buffer,
+): Promise<Buffer> {
+  if (profile.digest === undefined && data.length > KMS_RAW_MESSAGE_LIMIT) {
+    throw internal(
+      `the certificate to sign is ${data.length} bytes, over the ${KMS_RAW_MESSAGE_LIMIT}-byte limit of KMS ${profile.signingAlgorithm} (RAW); ` +
+        'ask for fewer or shorter principals/options, or use an ECDSA or RSA CA key, which has no such limit',
+    );
+  }
+  const messageType: MessageType = profile.digest === undefined ? 'RAW' : 'DIGEST';
+  const message = profile.digest === undefined ? data : createHash(profile.digest).update(data).digest();
+  let signature: Uint8Array | undefined;
+  try {
+    const response = await client.send(
+      new SignCommand({
+        KeyId: keyArn,
+        Message: message,
+        MessageType: messageType,
+        SigningAlgorithm: profile.signingAlgorithm,
+      }),
+    );
+    signature = response.Signature;
+  } catch (e) {
+    throw internal(`the CA could not sign: ${explainKmsFailure(e, keyArn, 'Sign')}`, e);
+  }
+  if (signature === undefined || signature.length === 0)
+    throw internal(`KMS returned no signature for ${keyArn}`);
+  return profile.sshAlgorithm === 'ssh-ed25519' || profile.sshAlgorithm === 'rsa-sha2-512'
+    ? sshSignatureBlob(profile.sshAlgorithm, Buffer.from(signature))
+    : ecdsaDerToSshSignature(Buffer.from(signature), profile.sshAlgorithm);
+}
+
+/**
+ * What went wrong, and the fix, by the error's name alone: KMS messages may name the caller's role
+ * and session, and sign-time messages reach the CA's callers.
+ */
+function explainKmsFailure(e: unknown, keyId: string, operation: 'GetPublicKey' | 'Sign'): string {
+  const name = e instanceof Error ? e.name : 'Error';
+  switch (name) {
+    case 'AccessDeniedException':
+      return `the CA role may not kms:${operation} key ${keyId}; allow kms:${operation} on it in the key policy or the role's IAM policy`;
+    case 'NotFoundException':
+      return `KMS key ${keyId} does not exist in the CA's region; check LKP_CA_KEY (key id, key ARN or alias/<name>) and AWS_REGION`;
+    case 'DisabledException':
+      return `KMS key ${keyId} is disabled; enable it (aws kms enable-key --key-id …)`;
+    case 'KMSInvalidStateException':
+      return `KMS key ${keyId} is not usable in its current state (pending deletion or import?); cancel the deletion or pick another key`;
+    case 'UnsupportedOperationException':
+      return `KMS key ${keyId} is not an asymmetric key; the CA needs a SIGN_VERIFY key with KeySpec ${SUPPORTED_SPECS}`;
+    case 'InvalidKeyUsageException':
+      return `KMS key ${keyId} cannot ${operation === 'Sign' ? 'sign with the algorithm its spec implies' : 'be used this way'}; use a SIGN_VERIFY key with KeySpec ${SUPPORTED_SPECS}`;
+    case 'ThrottlingException':
+    case 'LimitExceededException':
+      return `KMS throttled kms:${operation} on ${keyId}; retry later or raise the KMS request-rate quota`;
+    case 'UnrecognizedClientException':
+    case 'InvalidSignatureException':
+    case 'ExpiredTokenException':
+    case 'CredentialsProviderError':
+      return `KMS did not accept the CA's AWS credentials (${name}); check the role or AWS_* credential settings`;
+    default:
+      return `kms:${operation} on ${keyId} failed (${name}); see the CA logs`;
+  }
+}
