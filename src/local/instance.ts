@@ -18,6 +18,7 @@ const run = promisify(execFile);
 
 export interface LocalInstance {
   sshd: Sshd;
+  hostCertificate: CertResponse;
   hostCertificatePath: string;
   /** A known_hosts file trusting host certificates from the CA. */
   knownHostsPath: string;
@@ -33,7 +34,8 @@ export async function startLocalInstance(
     Kind: 'Host',
     PublicKey: hostKey.publicKey,
     HostInstanceArn: LOCAL_INSTANCE_ARN,
-    Principals: [],
+    // Signed only if EC2 (the stand-in) confirms they are this instance's addresses.
+    Principals: ['127.0.0.1', 'localhost'],
   });
   const hostCertificatePath = writeCertificate(hostKey.privatePath, hostCert);
   const sshd = await startSshd({
@@ -46,7 +48,7 @@ export async function startLocalInstance(
   });
   const knownHostsPath = join(stack.dir, 'known_hosts');
   writeFileSync(knownHostsPath, info.CaPublicKeys.map((k) => `${knownHostsLine(k)}\n`).join(''));
-  return { sshd, hostCertificatePath, knownHostsPath };
+  return { sshd, hostCertificate: hostCert, hostCertificatePath, knownHostsPath };
 }
 
 /** Asks the CA, as the stack's IAM user, for a certificate to log in as `sshUsername`. */

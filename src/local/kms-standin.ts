@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import type { KeySpec, KeyUsageType, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { readLimitedBody } from '../http-body.js';
 import { verifySigV4, type SigningCredentials, type SigV4FailureCode } from './sigv4-verify.js';
+import { localCredentials } from './credentials.js';
 
 export interface KmsStandinOptions {
   /** Folder for keys and aliases; the caller owns it. Reusing it after a restart keeps the keys. */
@@ -35,6 +36,8 @@ export interface KmsStandinOptions {
   port?: number;
   /** The account in key ARNs; default 111122223333. */
   account?: string;
+  /** The credentials to accept; default: fresh ones (see `credentials` on the result). */
+  credentials?: SigningCredentials;
 }
 
 export interface KmsKeyRef {
@@ -46,7 +49,7 @@ export interface KmsStandin {
   /** `http://127.0.0.1:PORT` */
   url: string;
   region: string;
-  /** The only credentials the stand-in accepts (fresh on every start). */
+  /** The only credentials the stand-in accepts (fresh on every start unless given). */
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** A SIGN_VERIFY key (ENCRYPT_DECRYPT for SYMMETRIC_DEFAULT), optionally with an alias such as `alias/lkp-ca`. */
   createKey(spec: KeySpec, alias?: string): Promise<KmsKeyRef>;
@@ -174,10 +177,7 @@ const HASH_OF: Partial<Record<SigningAlgorithmSpec, string>> = {
 
 export async function startKmsStandin(opts: KmsStandinOptions): Promise<KmsStandin> {
   const store = new KeyStore(opts.stateDir, opts.region, opts.account ?? DEFAULT_ACCOUNT);
-  const credentials: SigningCredentials = {
-    accessKeyId: `AKIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-  };
+  const credentials = opts.credentials ?? localCredentials();
   const counts = new Map<string, number>();
   let total = 0;
 

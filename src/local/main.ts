@@ -2,6 +2,7 @@
  * `npm start`: the whole system on loopback with no AWS account (DESIGN §6). Runs the demo,
  * then keeps the stack up for you to try (on a terminal) or exits (when not on a terminal, as in CI).
  */
+import { join } from 'node:path';
 import { runDemo } from './demo.js';
 import { findSshd } from './openssh.js';
 import { LOCAL_INSTANCE_ARN, startLocalStack } from './stack.js';
@@ -18,9 +19,12 @@ if (findSshd() === undefined) {
   process.exit(1);
 }
 
-step(1, 'Starting the local stack: an STS stand-in and `lkp-ca serve`, on 127.0.0.1');
-const stack = await startLocalStack();
-say(`STS stand-in: ${stack.sts.url} (region ${stack.sts.region}); CA: ${stack.caUrl}`);
+step(1, 'Starting the local stack on 127.0.0.1: stand-ins for STS, KMS and EC2, and `lkp-ca serve`');
+// The KMS stand-in keeps its keys here, so the CA key (and any trust you configured) survives restarts.
+const stateDir = join(process.cwd(), '.lkp-local', 'kms');
+const stack = await startLocalStack({ stateDir });
+say(`    STS ${stack.sts.url}   KMS ${stack.kms.url}   EC2 ${stack.ec2.url}`);
+say(`    CA  ${stack.caUrl}  (key alias/lkp-ca in the KMS stand-in, state in ${stateDir})`);
 let stopping = false;
 const shutdown = async (code: number) => {
   if (stopping) return;

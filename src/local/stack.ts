@@ -1,6 +1,7 @@
 /**
- * The local stack (DESIGN §6): an STS stand-in and the real `lkp-ca serve` process, configured
- * through the same environment variables as the Lambda, all on loopback with no AWS account.
+ * The local stack (DESIGN §6): stand-ins for STS, KMS, EC2 and Lambda, and the real `lkp-ca serve`
+ * process reaching them through the same environment variables as the Lambda (AWS_ENDPOINT_URL_*),
+ * all on loopback with no AWS account.
  */
 import { spawn } from 'node:child_process';
 import { stopChild } from './process.js';
@@ -8,6 +9,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { fileSigner } from '../signer/file.js';
+import { kmsSigner } from '../signer/kms.js';
+import type { Signer } from '../signer/signer.js';
+import { localCredentials } from './credentials.js';
+import { startEc2Standin, type Ec2Standin, type LocalInstance } from './ec2-standin.js';
+import { startKmsStandin, type KmsStandin } from './kms-standin.js';
+import { startLambdaStandin, type LambdaStandin } from './lambda-standin.js';
 import { generateKeyPair } from './openssh.js';
 import {
   startStsStandin,
@@ -22,13 +31,30 @@ export const LOCAL_SERVER_ID = 'lkp-local';
 export const LOCAL_INSTANCE_ID = 'i-0123456789abcdef0';
 export const LOCAL_INSTANCE_ARN = `arn:aws:ec2:${LOCAL_REGION}:${LOCAL_ACCOUNT}:instance/${LOCAL_INSTANCE_ID}`;
 
+export const LOCAL_POLICY_FUNCTION = 'lkp-local-policy';
+const CA_KEY_ALIAS = 'alias/lkp-ca';
+
+/** The demo instance, as EC2 describes it: reachable on loopback, so its host certificate can name 127.0.0.1. */
+export const LOCAL_INSTANCES: readonly LocalInstance[] = [
+  {
+    instanceId: LOCAL_INSTANCE_ID,
+    privateIp: '127.0.0.1',
+    privateDnsName: 'localhost',
+    tags: { Name: 'lkp-demo' },
+  },
+];
+
 export interface LocalStack {
   /** A temp folder for keys and state, removed by close(). */
   dir: string;
   sts: StsStandin;
+  kms: KmsStandin;
+  ec2: Ec2Standin;
+  /** Present when a policy module runs as AUTHORIZATION_LAMBDA. */
+  lambda: LambdaStandin | undefined;
   caUrl: string;
-  /** The CA's private key file (LKP_CA_KEY=file:…), for tests that forge certificates with it. */
-  caKeyPath: string;
+  /** A signer holding the CA's own key, for tests that forge certificates with it. */
+  caSigner(): Promise<Signer>;
   /** An IAM user who asks for user certificates. */
   user: LocalPrincipal;
   /** The instance's role session (assumed-role/<role>/<instance id>), which asks for its host certificate. */
@@ -43,6 +69,12 @@ export interface LocalStackOptions {
   caEnv?: Record<string, string>;
   /** More identities the STS stand-in knows, after the user and the host (tests: root, other accounts). */
   extraPrincipals?: LocalPrincipalSpec[];
+  /** Where the CA key lives: the KMS stand-in (default, as deployed) or an OpenSSH key file. */
+  caKey?: 'kms' | 'file';
+  /** Absolute path of a built policy module (exporting `handler`) to run as AUTHORIZATION_LAMBDA; default: the built-in policy. */
+  policyModule?: string;
+  /** Folder for the KMS stand-in's keys; reuse it to keep the CA key across runs. Default: inside `dir`. */
+  stateDir?: string;
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -51,33 +83,100 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
+  const started = async <T extends { close(): Promise<void> }>(service: Promise<T>): Promise<T> => {
+    const s = await service;
+    cleanups.push(() => s.close());
+    return s;
+  };
   try {
-    const sts = await startStsStandin({
-      region: LOCAL_REGION,
-      principals: [
-        { arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice` },
-        { arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/lkp-demo-instance/${LOCAL_INSTANCE_ID}` },
-        ...(opts.extraPrincipals ?? []),
-      ],
-    });
-    cleanups.push(() => sts.close());
+    // One set of keys for the CA's "role", accepted by every service stand-in, as AWS would.
+    const credentials = localCredentials();
+    const sts = await started(
+      startStsStandin({
+        region: LOCAL_REGION,
+        principals: [
+          { arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice` },
+          { arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/lkp-demo-instance/${LOCAL_INSTANCE_ID}` },
+          ...(opts.extraPrincipals ?? []),
+        ],
+      }),
+    );
     const [user, host] = sts.principals as [LocalPrincipal, LocalPrincipal];
+    const kms = await started(
+      startKmsStandin({
+        stateDir: opts.stateDir ?? join(dir, 'kms'),
+        region: LOCAL_REGION,
+        account: LOCAL_ACCOUNT,
+        credentials,
+      }),
+    );
+    const ec2 = await started(
+      startEc2Standin({
+        region: LOCAL_REGION,
+        account: LOCAL_ACCOUNT,
+        instances: LOCAL_INSTANCES,
+        credentials,
+      }),
+    );
+    const lambda = opts.policyModule
+      ? await started(
+          startLambdaStandin({
+            region: LOCAL_REGION,
+            functions: { [LOCAL_POLICY_FUNCTION]: opts.policyModule },
+            credentials,
+          }),
+        )
+      : undefined;
 
-    const caKey = await generateKeyPair(dir, 'ca_key', 'ed25519');
+    const caKey = await localCaKey(opts.caKey ?? 'kms', kms, dir);
     const ca = await startCaProcess({
-      LKP_CA_KEY: `file:${caKey.privatePath}`,
+      LKP_CA_KEY: caKey.spec,
       LKP_SERVER_ID: LOCAL_SERVER_ID,
       LKP_ALLOWED_ACCOUNTS: LOCAL_ACCOUNT,
+      LKP_CA_ACCOUNT: LOCAL_ACCOUNT,
       AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ENDPOINT_URL_KMS: kms.url,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+      ...(lambda ? { AWS_ENDPOINT_URL_LAMBDA: lambda.url, AUTHORIZATION_LAMBDA: LOCAL_POLICY_FUNCTION } : {}),
       ...opts.caEnv,
     });
     cleanups.push(ca.stop);
-    return { dir, sts, caUrl: ca.url, caKeyPath: caKey.privatePath, user, host, caOutput: ca.output, close };
+    return {
+      dir,
+      sts,
+      kms,
+      ec2,
+      lambda,
+      caUrl: ca.url,
+      caSigner: caKey.signer,
+      user,
+      host,
+      caOutput: ca.output,
+      close,
+    };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** The CA key: `alias/lkp-ca` in the KMS stand-in (kept across runs with the same stateDir), or a key file. */
+async function localCaKey(
+  kind: 'kms' | 'file',
+  kms: KmsStandin,
+  dir: string,
+): Promise<{ spec: string; signer: () => Promise<Signer> }> {
+  if (kind === 'file') {
+    const key = await generateKeyPair(dir, 'ca_key', 'ed25519');
+    return { spec: `file:${key.privatePath}`, signer: () => fileSigner(key.privatePath) };
+  }
+  const key = kms.findKey(CA_KEY_ALIAS) ?? (await kms.createKey('ECC_NIST_P256', CA_KEY_ALIAS));
+  const client = () =>
+    new KMSClient({ region: kms.region, endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1 });
+  return { spec: `kms:${CA_KEY_ALIAS}`, signer: () => kmsSigner(key.arn, client()) };
 }
 
 /** The built `lkp-ca` (dist/src/cli.js), whether this module runs from dist/ or from the sources under vitest. */

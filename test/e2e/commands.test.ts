@@ -89,7 +89,7 @@ describe('lkp (client CLI) against the local stack', () => {
   it('lkp ca prints the CA key', async () => {
     const { code, stdout } = await runNode(['dist/client/cli.js', 'ca'], env);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^ssh-ed25519 AAAA\S+ lkp-ca\n$/);
+    expect(stdout).toMatch(/^ecdsa-sha2-nistp256 AAAA\S+ lkp-ca\n$/);
   });
 
   it('lkp cert writes a certificate that ssh-keygen accepts', async () => {

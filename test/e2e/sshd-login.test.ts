@@ -100,7 +100,7 @@ describe('login to a real sshd with lkp certificates', () => {
   });
 
   it('accepts a certificate forged with the CA key itself, the control for the cases below', async () => {
-    const signer = await fileSigner(stack.caKeyPath);
+    const signer = await stack.caSigner();
     const outcome = await trySsh({ ...login, certificatePath: await forge(signer, 'control') }, [
       'echo',
       MARKER,
@@ -109,7 +109,7 @@ describe('login to a real sshd with lkp certificates', () => {
   });
 
   it('refuses an expired certificate', async () => {
-    const signer = await fileSigner(stack.caKeyPath);
+    const signer = await stack.caSigner();
     const now = Math.floor(Date.now() / 1000);
     const path = await forge(signer, 'expired', { validAfter: now - 7200, validBefore: now - 3600 });
     const outcome = await trySsh({ ...login, certificatePath: path }, ['echo', MARKER]);
@@ -152,5 +152,16 @@ describe('login to a real sshd with lkp certificates', () => {
     );
     expect(outcome.ok).toBe(false);
     expect(outcome.stderr).toMatch(/Host key verification failed|Certificate invalid/);
+  });
+});
+
+describe('the host certificate from the local stack', () => {
+  it('names the instance ARN and only the addresses EC2 confirmed', () => {
+    expect(instance.hostCertificate.Principals).toEqual([LOCAL_INSTANCE_ARN, '127.0.0.1', 'localhost']);
+  });
+
+  it('lets ssh verify the host by address, without an alias', async () => {
+    const outcome = await trySsh({ ...login, hostKeyAlias: '127.0.0.1' }, ['echo', MARKER]);
+    expect(outcome).toMatchObject({ ok: true, stdout: `${MARKER}\n` });
   });
 });

@@ -186,6 +186,13 @@ describe('lkp-ca serve with the STS stand-in', () => {
     expect(asOther.json.Certificate).toBeUndefined();
   });
 
+  it('refuses a user certificate for an instance EC2 does not know', async () => {
+    const unknown = LOCAL_INSTANCE_ARN.replace('i-0123456789abcdef0', 'i-0fedcba9876543210');
+    const { status, json } = await send(userRequest(proof(), { RemoteInstanceArn: unknown }));
+    expect(status).toBe(403);
+    expect(JSON.stringify(json)).toMatch(/i-0fedcba9876543210 does not exist in us-east-1/);
+  });
+
   it('answers HTTP errors for what is not a CA request', async () => {
     expect((await fetch(stack.caUrl)).status).toBe(400);
     expect((await post('not json')).status).toBe(400);
