@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { caCommand } from './commands/ca.js';
 import { certCommand } from './commands/cert.js';
+import { policyCommand } from './commands/policy.js';
 import { exitWith } from './errors.js';
 
 const program = new Command()
@@ -10,7 +11,8 @@ const program = new Command()
   .description('SSH certificates from your AWS identity: no public keys to copy, nothing long-lived')
   .version('0.1.0')
   .addCommand(caCommand)
-  .addCommand(certCommand);
+  .addCommand(certCommand)
+  .addCommand(policyCommand);
 
 try {
   await program.parseAsync();

@@ -1,0 +1,33 @@
+/**
+ * Judges a policy answer exactly as the CA will, by calling the CA's own validator
+ * (src/authorize/response.ts), so that an author sees a mistake in their own tests and logs
+ * instead of as a PolicyError at the CA.
+ */
+import type { Grant } from '../../src/authorize/grant.js';
+import { parseHostPolicyResponse, parseUserPolicyResponse } from '../../src/authorize/response.js';
+import { LkpError } from '../../src/errors.js';
+import type { LkpAuthorizationRequest } from '../../src/protocol.js';
+
+export type Verdict = { allowed: true; grant: Grant } | { allowed: false; reason: string };
+
+/** The CA would answer PolicyError: the answer is malformed (DESIGN §3.4 fail closed). */
+export class PolicyAnswerError extends Error {
+  override readonly name = 'PolicyAnswerError';
+}
+
+/** Allowed with the grant the CA would sign, or denied; throws PolicyAnswerError for a broken answer. */
+export function judgeAnswer(answer: unknown, req: LkpAuthorizationRequest): Verdict {
+  try {
+    const grant =
+      req.Kind === 'LkpUserCertAuthorizationRequest'
+        ? parseUserPolicyResponse(answer, req)
+        : parseHostPolicyResponse(answer, req);
+    return { allowed: true, grant };
+  } catch (e) {
+    if (!(e instanceof LkpError)) throw e;
+    if (e.code === 'Forbidden') return { allowed: false, reason: e.message };
+    throw new PolicyAnswerError(`${e.message} (the CA refuses such an answer as a PolicyError)`, {
+      cause: e,
+    });
+  }
+}

@@ -1,0 +1,14 @@
+/** The lkp policy SDK (DESIGN §3.4): types, definePolicy, checks, and tools to test a policy. */
+export * from './types.js';
+export {
+  allowInstanceOwnSession,
+  definePolicy,
+  deny,
+  type PolicyHandler,
+  type PolicyRules,
+} from './define-policy.js';
+export * from './checks.js';
+export { parseAuthorizationRequest, PolicyRequestError } from './parse-request.js';
+export { judgeAnswer, PolicyAnswerError, type Verdict } from './answer.js';
+export { sampleRequest, SAMPLE_FINGERPRINT } from './sample-request.js';
+export { invokeHandler, PolicyFunctionError, type LambdaContext, type LambdaHandler } from './invoke.js';

@@ -1,0 +1,14 @@
+/** The wire types a policy sees and answers with (DESIGN §3.4), re-exported for policy authors. */
+export type {
+  LkpAuthorizationRequest,
+  LkpAuthorizationResponse,
+  LkpCertificateOptions,
+  LkpHostCertAuthorizationRequest,
+  LkpHostCertAuthorizationResponse,
+  LkpIdentity,
+  LkpJumpbox,
+  LkpUserCertAuthorizationRequest,
+  LkpUserCertAuthorizationResponse,
+  LkpVoucher,
+} from '../../src/protocol.js';
+export type { Grant, JumpboxGrant } from '../../src/authorize/grant.js';

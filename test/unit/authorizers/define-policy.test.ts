@@ -1,0 +1,166 @@
+import { describe, expect, it, vi } from 'vitest';
+import { definePolicy, deny } from '../../../authorizers/sdk/define-policy.js';
+import { judgeAnswer, PolicyAnswerError } from '../../../authorizers/sdk/answer.js';
+import { PolicyRequestError } from '../../../authorizers/sdk/parse-request.js';
+import { hostRequest, INSTANCE_ARN, INSTANCE_ID, roleArn, userArn, userRequest } from './fixtures.js';
+
+const user = userRequest(userArn('alice'), { SourceIp: '203.0.113.7' });
+const host = hostRequest(roleArn('web', INSTANCE_ID));
+const allowAll = definePolicy({ user: () => ({ Authorized: true }), host: () => ({ Authorized: true }) });
+
+/** The user request as JSON, with one field replaced (or removed when value is undefined). */
+function userEvent(path: string[], value: unknown): unknown {
+  const event = structuredClone(user) as unknown as Record<string, unknown>;
+  let node = event;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  const last = path[path.length - 1] as string;
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return event;
+}
+
+describe('definePolicy input', () => {
+  it('hands a valid request to the rule for its Kind', async () => {
+    const rule = vi.fn(() => ({ Authorized: true }));
+    await definePolicy({ user: rule })(JSON.parse(JSON.stringify(user)));
+    expect(rule).toHaveBeenCalledWith(user);
+  });
+
+  it.each([
+    ['a non-object event', null, /the event must be a JSON object/],
+    ['an array', [], /the event must be a JSON object/],
+    ['an unknown Kind', { ...user, Kind: 'User' }, /Kind must be "LkpUserCertAuthorizationRequest" or/],
+    ['a missing From', userEvent(['From'], undefined), /From must be a JSON object/],
+    ['an unknown identity Type', userEvent(['From', 'Type'], 'Root'), /From.Type must be one of/],
+    ['a short account', userEvent(['From', 'Account'], '1234'), /From.Account must be a 12-digit account id/],
+    [
+      'a numeric account',
+      userEvent(['From', 'Account'], 111122223333),
+      /From.Account must be a non-empty string/,
+    ],
+    ['an empty Id', userEvent(['From', 'Id'], ''), /From.Id must be a non-empty string/],
+    ['a non-ARN Arn', userEvent(['From', 'Arn'], 'alice'), /From.Arn must be an IAM or STS ARN/],
+    ['a numeric Name', userEvent(['From', 'Name'], 7), /From.Name must be a non-empty string/],
+    [
+      'a bad instance ARN',
+      userEvent(['RemoteInstanceArn'], 'i-0123'),
+      /RemoteInstanceArn must be an EC2 instance ARN/,
+    ],
+    ['a bad user name', userEvent(['SshUsername'], '-oProxy'), /SshUsername must be a POSIX user name/],
+    ['a missing fingerprint', userEvent(['PublicKeyFingerprint'], undefined), /PublicKeyFingerprint must be/],
+    ['a numeric SourceIp', userEvent(['SourceIp'], 7), /SourceIp must be a non-empty string/],
+    ['Vouchers not an array', userEvent(['Vouchers'], {}), /Vouchers must be an array/],
+    [
+      'a voucher without Context',
+      userEvent(['Vouchers'], [{ ...user.From, Vouchee: 'alice' }]),
+      /Vouchers\[0\].Context/,
+    ],
+    [
+      'host Principals not strings',
+      { ...host, Principals: [1] },
+      /Principals\[0\] must be a non-empty string/,
+    ],
+    [
+      'a host request without HostInstanceArn',
+      { ...host, HostInstanceArn: undefined },
+      /HostInstanceArn must be/,
+    ],
+  ])('throws for %s, so Lambda reports a FunctionError', async (_, event, message) => {
+    const rule = vi.fn(() => ({ Authorized: true }));
+    const run = definePolicy({ user: rule, host: rule })(event);
+    await expect(run).rejects.toThrow(PolicyRequestError);
+    await expect(run).rejects.toThrow(message);
+    expect(rule).not.toHaveBeenCalled();
+  });
+
+  it('drops fields it does not know, so a newer CA does not break the policy', async () => {
+    const rule = vi.fn(() => ({ Authorized: true }));
+    await definePolicy({ user: rule })({ ...user, Future: 1, From: { ...user.From, Extra: 'x' } });
+    expect(rule).toHaveBeenCalledWith(user);
+  });
+});
+
+describe('definePolicy dispatch and output', () => {
+  it('denies a Kind it has no rule for', async () => {
+    const userOnly = definePolicy({ user: () => ({ Authorized: true }) });
+    await expect(userOnly(host)).resolves.toEqual({ Authorized: false });
+    await expect(definePolicy({ host: () => ({ Authorized: true }) })(user)).resolves.toEqual({
+      Authorized: false,
+    });
+  });
+
+  it('passes a valid allow through unchanged, sync or async', async () => {
+    const answer = { Authorized: true, Principals: ['ec2-user'], CertificateOptions: { PermitPty: false } };
+    await expect(definePolicy({ user: () => answer })(user)).resolves.toEqual(answer);
+    await expect(definePolicy({ user: async () => answer })(user)).resolves.toEqual(answer);
+    await expect(allowAll(host)).resolves.toEqual({ Authorized: true });
+  });
+
+  it('turns any deny into a bare { Authorized: false }', async () => {
+    const policy = definePolicy({ user: () => ({ Authorized: false, Principals: ['root'] }) });
+    await expect(policy(user)).resolves.toEqual({ Authorized: false });
+  });
+
+  it.each([
+    [
+      'an unknown option',
+      { Authorized: true, CertificateOptions: { PermitEverything: true } },
+      /unknown field "PermitEverything"/,
+    ],
+    ['an empty principal list', { Authorized: true, Principals: [] }, /Principals is empty/],
+    ['a wildcard principal', { Authorized: true, Principals: ['*'] }, /Principals\[0\] contains '\*'/],
+    ['a string Authorized', { Authorized: 'true' }, /Authorized must be true or false/],
+    [
+      'a bad source address',
+      { Authorized: true, CertificateOptions: { SourceAddress: '10.0.0.1/8' } },
+      /bits set/,
+    ],
+  ])('throws the CA validator message for %s', async (_, answer, message) => {
+    const run = definePolicy({ user: () => answer as never })(user);
+    await expect(run).rejects.toThrow(PolicyAnswerError);
+    await expect(run).rejects.toThrow(message);
+  });
+
+  it('treats a rule that returns nothing as broken, not as a deny', async () => {
+    await expect(definePolicy({ user: () => undefined as never })(user)).rejects.toThrow(
+      /the answer must be a JSON object/,
+    );
+  });
+
+  it('lets errors thrown by a rule propagate (a FunctionError: the CA fails closed)', async () => {
+    const boom = definePolicy({ user: () => Promise.reject(new Error('DynamoDB down')) });
+    await expect(boom(user)).rejects.toThrow('DynamoDB down');
+  });
+});
+
+describe('judgeAnswer', () => {
+  it('returns the grant the CA would sign, with the default principal', () => {
+    expect(judgeAnswer({ Authorized: true }, user)).toEqual({
+      allowed: true,
+      grant: {
+        principals: [`ec2-user@${INSTANCE_ARN}`],
+        criticalOptions: {},
+        extensions: ['permit-port-forwarding', 'permit-pty'],
+      },
+    });
+  });
+
+  it('gives the CA reason for a deny', () => {
+    expect(judgeAnswer({ authorized: false }, user)).toEqual({
+      allowed: false,
+      reason: `policy denied access to ${INSTANCE_ARN} for ec2-user`,
+    });
+  });
+});
+
+describe('deny', () => {
+  it('logs its reason as one JSON line and answers Authorized false', () => {
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    try {
+      expect(deny('after hours')).toEqual({ Authorized: false });
+      expect(info).toHaveBeenCalledWith('{"lkpPolicy":"deny","reason":"after hours"}');
+    } finally {
+      info.mockRestore();
+    }
+  });
+});
