@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { caCommand } from './commands/ca.js';
 import { certCommand } from './commands/cert.js';
+import { doctorCommand } from './commands/doctor.js';
+import { hostCommand } from './commands/host.js';
 import { policyCommand } from './commands/policy.js';
 import { exitWith } from './errors.js';
 
@@ -12,7 +14,9 @@ const program = new Command()
   .version('0.1.0')
   .addCommand(caCommand)
   .addCommand(certCommand)
-  .addCommand(policyCommand);
+  .addCommand(policyCommand)
+  .addCommand(hostCommand)
+  .addCommand(doctorCommand);
 
 try {
   await program.parseAsync();

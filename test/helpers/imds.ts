@@ -1,0 +1,79 @@
+/**
+ * A loopback stand-in for the EC2 instance metadata service, IMDSv2 only: every GET must carry a
+ * token obtained with PUT /latest/api/token and a TTL header, as on a hardened instance.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ImdsInstance {
+  region: string;
+  account: string;
+  instanceId: string;
+  localIpv4?: string;
+  publicIpv4?: string;
+  localHostname?: string;
+  publicHostname?: string;
+}
+
+export interface ImdsStandin {
+  /** `http://127.0.0.1:PORT`, for AWS_EC2_METADATA_SERVICE_ENDPOINT. */
+  url: string;
+  /** Paths requested, in order, e.g. `PUT /latest/api/token`. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export async function startImdsStandin(instance: ImdsInstance): Promise<ImdsStandin> {
+  const tokens = new Set<string>();
+  const requests: string[] = [];
+  const values: Record<string, string | undefined> = {
+    '/latest/dynamic/instance-identity/document': JSON.stringify({
+      region: instance.region,
+      accountId: instance.account,
+      instanceId: instance.instanceId,
+      availabilityZone: `${instance.region}a`,
+      instanceType: 't4g.micro',
+    }),
+    '/latest/meta-data/instance-id': instance.instanceId,
+    '/latest/meta-data/local-ipv4': instance.localIpv4,
+    '/latest/meta-data/public-ipv4': instance.publicIpv4,
+    '/latest/meta-data/local-hostname': instance.localHostname,
+    '/latest/meta-data/public-hostname': instance.publicHostname,
+  };
+
+  const server = createServer((req, res) => {
+    const path = req.url ?? '';
+    requests.push(`${req.method} ${path}`);
+    if (path === '/latest/api/token') {
+      const ttl = Number(req.headers['x-aws-ec2-metadata-token-ttl-seconds']);
+      if (req.method !== 'PUT' || !Number.isInteger(ttl) || ttl < 1 || ttl > 21600) {
+        res.writeHead(400).end();
+        return;
+      }
+      const token = randomBytes(16).toString('base64');
+      tokens.add(token);
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(token);
+      return;
+    }
+    const token = req.headers['x-aws-ec2-metadata-token'];
+    if (typeof token !== 'string' || !tokens.has(token)) {
+      res.writeHead(401).end();
+      return;
+    }
+    const value = req.method === 'GET' ? values[path] : undefined;
+    if (value === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'Content-Type': 'text/plain' }).end(value);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
