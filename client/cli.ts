@@ -5,6 +5,7 @@ import { caCommand } from './commands/ca.js';
 import { certCommand } from './commands/cert.js';
 import { doctorCommand } from './commands/doctor.js';
 import { hostCommand } from './commands/host.js';
+import { syncUsersCommand } from './commands/host-sync-users.js';
 import { policyCommand } from './commands/policy.js';
 import { exitWith } from './errors.js';
 
@@ -15,7 +16,7 @@ const program = new Command()
   .addCommand(caCommand)
   .addCommand(certCommand)
   .addCommand(policyCommand)
-  .addCommand(hostCommand)
+  .addCommand(hostCommand.addCommand(syncUsersCommand))
   .addCommand(doctorCommand);
 
 try {

@@ -3,6 +3,7 @@
  * Name, RoleName and SessionName come from the STS-verified ARN, never from caller input).
  */
 import { checkHostCaller } from '../../src/authorize/host-caller.js';
+import { personalAccountName } from '../../src/posix-name.js';
 import type {
   LkpAuthorizationRequest,
   LkpHostCertAuthorizationRequest,
@@ -32,6 +33,16 @@ export function roleSessionName(req: LkpAuthorizationRequest): string | undefine
   if (req.From.SessionName !== undefined) return req.From.SessionName;
   const colon = req.From.Id.indexOf(':');
   return colon < 0 ? undefined : req.From.Id.slice(colon + 1);
+}
+
+/**
+ * The request is for the caller's own personal account: SshUsername equals posixName() of the IAM or
+ * federated user name, or of the role session name (the account `lkp host sync-users` creates).
+ * Session names are chosen by whoever assumes the role unless its trust policy pins them (IAM
+ * Identity Center and SAML do): combine with hasRole() for such roles.
+ */
+export function ownsAccount(req: LkpUserCertAuthorizationRequest): boolean {
+  return req.SshUsername === personalAccountName(req.From);
 }
 
 /** The caller is a session of the role `roleName` (the name, not the ARN; paths are not part of it). */

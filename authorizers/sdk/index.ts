@@ -8,6 +8,7 @@ export {
   type PolicyRules,
 } from './define-policy.js';
 export * from './checks.js';
+export { personalAccountName, posixName, POSIX_NAME_MAX } from '../../src/posix-name.js';
 export { parseAuthorizationRequest, PolicyRequestError } from './parse-request.js';
 export { judgeAnswer, PolicyAnswerError, type Verdict } from './answer.js';
 export { sampleRequest, SAMPLE_FINGERPRINT } from './sample-request.js';

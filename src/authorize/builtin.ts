@@ -3,11 +3,17 @@
  * the allowed accounts may reach instances in the allowed accounts, with the default principals.
  */
 import { forbidden } from '../errors.js';
+import { personalAccountName } from '../posix-name.js';
 import { INSTANCE_ARN } from '../request.js';
 import { DEFAULT_USER_EXTENSIONS, defaultUserPrincipal, type Grant } from './grant.js';
 import type { Policy } from './policy.js';
 
-export function builtinPolicy(allowedAccounts: readonly string[]): Policy {
+export interface BuiltinPolicyOptions {
+  /** LKP_PERSONAL_ACCOUNTS: a caller may log in only as posixName(own user or role session name). */
+  personalAccounts?: boolean;
+}
+
+export function builtinPolicy(allowedAccounts: readonly string[], opts: BuiltinPolicyOptions = {}): Policy {
   return {
     name: 'built-in',
     async authorizeUser(req): Promise<Grant> {
@@ -17,6 +23,17 @@ export function builtinPolicy(allowedAccounts: readonly string[]): Policy {
         throw forbidden(
           `instance ${req.RemoteInstanceArn} is in account ${account ?? '?'}, which this CA does not serve (allowed: ${allowedAccounts.join(', ')})`,
         );
+      if (opts.personalAccounts) {
+        // Personal accounts (docs/access-policy.md): each person reaches only the account the host
+        // created for them, so logs and files name who did what.
+        const own = personalAccountName(req.From);
+        if (req.SshUsername !== own)
+          throw forbidden(
+            own === undefined
+              ? `${req.From.Arn} has no personal account name; this CA allows personal accounts only`
+              : `this CA allows personal accounts only: log in as ${own}, not ${req.SshUsername}`,
+          );
+      }
       return {
         principals: [defaultUserPrincipal(req.SshUsername, req.RemoteInstanceArn)],
         criticalOptions: {},
