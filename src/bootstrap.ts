@@ -54,7 +54,10 @@ function choosePolicy(config: CaConfig): Policy {
     return lambdaPolicy(config.authorizationLambda, config.policyTimeoutMs);
   note(
     `no AUTHORIZATION_LAMBDA: the built-in policy lets callers from accounts ${config.allowedAccounts.join(', ')} ` +
-      'log in to their instances as any user named in the request, with principal <user>@<instance ARN>',
+      (config.personalAccounts
+        ? 'log in to their instances only as their personal account (LKP_PERSONAL_ACCOUNTS)'
+        : 'log in to their instances as any user named in the request') +
+      ', with principal <user>@<instance ARN>',
   );
-  return builtinPolicy(config.allowedAccounts);
+  return builtinPolicy(config.allowedAccounts, { personalAccounts: config.personalAccounts });
 }

@@ -23,6 +23,17 @@ export interface CaConfig {
   caAccount: string | undefined;
   /** `own`: a user request's target must exist when it is in the CA's account; `off`: never checked. */
   verifyTargets: 'own' | 'off';
+  /** LKP_PERSONAL_ACCOUNTS: the built-in policy signs only for the caller's own mapped account name. */
+  personalAccounts: boolean;
+  /** Network access leases (docs/access-policy.md, "Network access leases"). */
+  ingress: IngressConfig;
+}
+
+export interface IngressConfig {
+  /** LKP_INGRESS_GROUPS: the only security groups a policy may ask the CA to open; empty → none. */
+  groups: readonly string[];
+  /** LKP_INGRESS_DEFAULT_PORTS: the ports of a lease whose policy names none; default [22]. */
+  defaultPorts: readonly number[];
 }
 
 export class ConfigError extends Error {
@@ -43,6 +54,10 @@ const SERVER_ID = /^[A-Za-z0-9._:/-]{1,128}$/;
 const LAMBDA_NAME =
   /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
 const KMS_KEY = /^[A-Za-z0-9:/_.-]{1,2048}$/;
+const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const PORT = /^[1-9][0-9]{0,4}$/;
+/** As many as a policy may name (src/authorize/response.ts); every port is one rule per caller. */
+const MAX_LEASE_PORTS = 8;
 
 /** Ranges are wide enough for real use and narrow enough to catch a unit mistake (ms for s). */
 const LIMITS = {
@@ -57,10 +72,7 @@ export function loadConfig(
   ctx: ConfigContext = {},
 ): Readonly<CaConfig> {
   const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
+  const get = envReader(env);
 
   const integer = (name: keyof typeof LIMITS): number => {
     const { def, min, max } = LIMITS[name];
@@ -98,6 +110,14 @@ export function loadConfig(
   if (verifyTargets !== 'own' && verifyTargets !== 'off')
     problems.push(`LKP_VERIFY_TARGETS must be "own" or "off" (got "${verifyTargets}")`);
 
+  const personalAccounts = get('LKP_PERSONAL_ACCOUNTS') ?? 'false';
+  if (personalAccounts !== 'true' && personalAccounts !== 'false')
+    problems.push(`LKP_PERSONAL_ACCOUNTS must be "true" or "false" (got "${personalAccounts}")`);
+  else if (personalAccounts === 'true' && authorizationLambda !== undefined)
+    problems.push(
+      'LKP_PERSONAL_ACCOUNTS applies to the built-in policy only: with AUTHORIZATION_LAMBDA, call ownsAccount(req) in the policy',
+    );
+
   const region = get('AWS_REGION') ?? '';
   if (!region) problems.push('AWS_REGION is required (the region of the STS endpoint callers sign for)');
   else if (!REGION.test(region)) problems.push(`AWS_REGION "${region}" is not a region name like us-east-1`);
@@ -119,9 +139,57 @@ export function loadConfig(
     policyTimeoutMs: integer('LKP_POLICY_TIMEOUT_MS'),
     caAccount,
     verifyTargets: verifyTargets === 'off' ? 'off' : 'own',
+    personalAccounts: personalAccounts === 'true',
+    ingress: parseIngress(get, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, allowedAccounts: Object.freeze([...allowedAccounts]) });
+}
+
+/**
+ * Only the lease settings: what the sweeper function needs (src/sweeper-handler.ts), which has no
+ * CA key and signs nothing. Same variables, same checks as loadConfig.
+ */
+export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
+  const problems: string[] = [];
+  const ingress = parseIngress(envReader(env), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return ingress;
+}
+
+/** A trimmed variable; empty counts as unset (serverless.yml writes empty parameters as ""). */
+function envReader(env: NodeJS.ProcessEnv): (name: string) => string | undefined {
+  return (name) => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+}
+
+function parseIngress(get: (name: string) => string | undefined, problems: string[]): IngressConfig {
+  const rawGroups = get('LKP_INGRESS_GROUPS');
+  const groups = rawGroups === undefined ? [] : [...new Set(rawGroups.split(',').map((g) => g.trim()))];
+  const badGroups = groups.filter((g) => !SECURITY_GROUP_ID.test(g));
+  if (badGroups.length > 0)
+    problems.push(
+      `LKP_INGRESS_GROUPS has values that are not security group ids (sg-0123456789abcdef0): ${badGroups.map((g) => `"${g}"`).join(', ')}`,
+    );
+
+  const rawPorts = get('LKP_INGRESS_DEFAULT_PORTS') ?? '22';
+  const ports = rawPorts.split(',').map((p) => p.trim());
+  const numbers = ports.map(Number);
+  if (
+    ports.some((p) => !PORT.test(p)) ||
+    numbers.some((n) => n > 65535) ||
+    new Set(numbers).size !== numbers.length ||
+    numbers.length > MAX_LEASE_PORTS
+  )
+    problems.push(
+      `LKP_INGRESS_DEFAULT_PORTS must be 1 to ${MAX_LEASE_PORTS} distinct port numbers (1-65535), comma-separated (got "${rawPorts}")`,
+    );
+  return Object.freeze({
+    groups: Object.freeze(groups),
+    defaultPorts: Object.freeze([...numbers].sort((a, b) => a - b)),
+  });
 }
 
 function parseCaKey(raw: string | undefined, problems: string[]): CaKeySpec {

@@ -12,6 +12,16 @@ export interface Grant {
   targetAddress?: string;
   /** Bastions to reach the target through; each gets its own port-forwarding-only certificate. */
   jumpboxes?: JumpboxGrant[];
+  /** A network lease the CA opens for the caller's observed address (docs/access-policy.md, our addition). */
+  ingress?: IngressGrant;
+}
+
+/** What a policy's `Ingress` asks for; the CA checks the group against LKP_INGRESS_GROUPS. */
+export interface IngressGrant {
+  securityGroupId: string;
+  /** Unique, 1..65535; absent → the CA's LKP_INGRESS_DEFAULT_PORTS. */
+  ports?: number[];
+  protocol: 'tcp';
 }
 
 export interface JumpboxGrant {

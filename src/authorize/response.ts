@@ -11,7 +11,13 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { forbidden, policyError } from '../errors.js';
 import type { LkpHostCertAuthorizationRequest, LkpUserCertAuthorizationRequest } from '../protocol.js';
 import { SSH_USERNAME } from '../request.js';
-import { DEFAULT_USER_EXTENSIONS, defaultUserPrincipal, type Grant, type JumpboxGrant } from './grant.js';
+import {
+  DEFAULT_USER_EXTENSIONS,
+  defaultUserPrincipal,
+  type Grant,
+  type IngressGrant,
+  type JumpboxGrant,
+} from './grant.js';
 
 const MAX_PRINCIPALS = 32;
 const MAX_PRINCIPAL_LENGTH = 256;
@@ -20,9 +26,20 @@ const MAX_FORCE_COMMAND_LENGTH = 1024;
 const MAX_SOURCE_ADDRESSES = 64;
 const MAX_HOST_NAME_LENGTH = 253;
 
-const USER_FIELDS = ['Authorized', 'Principals', 'Jumpboxes', 'TargetAddress', 'CertificateOptions'] as const;
+const USER_FIELDS = [
+  'Authorized',
+  'Principals',
+  'Jumpboxes',
+  'TargetAddress',
+  'CertificateOptions',
+  'Ingress',
+] as const;
 const HOST_FIELDS = ['Authorized', 'Principals', 'KeyId'] as const;
 const JUMPBOX_FIELDS = ['Address', 'User', 'HostKeyAlias', 'Principals'] as const;
+const INGRESS_FIELDS = ['SecurityGroupId', 'Ports', 'Protocol'] as const;
+const MAX_INGRESS_PORTS = 8;
+/** EC2 security group ids: sg- and 8 (older) or 17 lower-case hex digits. */
+const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** DESIGN §3.4: each boolean option switches one certificate extension on or off. */
 const PERMIT_EXTENSIONS = {
@@ -64,6 +81,7 @@ export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizat
   if (fields.TargetAddress) grant.targetAddress = parseHostAddress(fields.TargetAddress);
   const jumpboxes = fields.Jumpboxes ? parseJumpboxes(fields.Jumpboxes) : [];
   if (jumpboxes.length > 0) grant.jumpboxes = jumpboxes;
+  if (fields.Ingress) grant.ingress = parseIngress(fields.Ingress);
   return grant;
 }
 
@@ -297,6 +315,37 @@ function parseJumpbox(raw: unknown, where: string): JumpboxGrant {
     // DESIGN §3.4: jumpbox certificates are for `<User>@<HostKeyAlias>` unless the policy says otherwise.
     principals: fields.Principals ? parsePrincipals(fields.Principals, 1) : [`${user}@${hostKeyAlias}`],
   };
+}
+
+/**
+ * Our addition (docs/access-policy.md, "Network access leases"): the security group to open for the
+ * caller's observed address. Whether the CA may touch that group is its own configuration's call
+ * (LKP_INGRESS_GROUPS), checked when the lease is opened; here only the shape is judged.
+ */
+function parseIngress(field: Field): IngressGrant {
+  const fields = readFields(field.value, field.name, INGRESS_FIELDS);
+  const group = fields.SecurityGroupId;
+  if (!group) throw invalid(`${path(field.name, 'SecurityGroupId')} is missing`);
+  if (typeof group.value !== 'string' || !SECURITY_GROUP_ID.test(group.value))
+    throw invalid(`${group.name} must be a security group id like sg-0123456789abcdef0`);
+  if (fields.Protocol && fields.Protocol.value !== 'tcp')
+    throw invalid(`${fields.Protocol.name} must be "tcp" (the only protocol lkp opens)`);
+  const ingress: IngressGrant = { securityGroupId: group.value, protocol: 'tcp' };
+  if (fields.Ports) ingress.ports = parsePorts(fields.Ports);
+  return ingress;
+}
+
+function parsePorts(field: Field): number[] {
+  const ports = field.value;
+  if (!Array.isArray(ports) || ports.length === 0 || ports.length > MAX_INGRESS_PORTS)
+    throw invalid(`${field.name} must be an array of 1 to ${MAX_INGRESS_PORTS} port numbers`);
+  ports.forEach((port: unknown, i) => {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw invalid(`${field.name}[${i}] must be a whole number from 1 to 65535`);
+  });
+  const numbers = ports as number[];
+  if (new Set(numbers).size !== numbers.length) throw invalid(`${field.name} lists a port twice`);
+  return [...numbers].sort((a, b) => a - b);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

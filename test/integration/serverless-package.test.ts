@@ -26,6 +26,7 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 const SERVERLESS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 const ACCOUNT = '111122223333';
+const LEASE_GROUPS = ['sg-0123456789abcdef0', 'sg-01234567'];
 
 type Json = Record<string, unknown>;
 interface Packaged {
@@ -41,6 +42,7 @@ let work: string;
 let service: string;
 let plain: Packaged;
 let withPolicyAndUrl: Packaged;
+let withLeases: Packaged;
 
 /** A copy of what serverless.yml packages, so packaging never writes into the working tree. */
 function copyService(): string {
@@ -98,7 +100,8 @@ beforeAll(async () => {
     'functionUrl=true',
     'functionUrlAuthType=NONE',
   ]);
-}, 240_000);
+  withLeases = await slsPackage('leases', [`ingressGroups=${LEASE_GROUPS.join(',')}`]);
+}, 360_000);
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -152,6 +155,20 @@ function identityStatements(t: Packaged['template']): Statement[] {
   return statements;
 }
 
+/** The statements of one role's inline policies, Fn::If resolved. */
+function roleStatements(t: Packaged['template'], role: string): Statement[] {
+  const props = resolveIfs(t, t.Resources[role]?.Properties) as { Policies: { PolicyDocument: Json }[] };
+  return props.Policies.flatMap((p) => p.PolicyDocument.Statement as Statement[]);
+}
+
+/** `Fn::Sub [arn…/${Id}, { Id: Fn::Select [n, Fn::Split [",", list]] }]` → the ARN text, pseudo parameters kept. */
+function groupArn(resource: unknown): string {
+  const [template, vars] = (resource as { 'Fn::Sub': [string, { Id: Json }] })['Fn::Sub'];
+  const [n, split] = vars.Id['Fn::Select'] as [number, { 'Fn::Split': [string, string] }];
+  const [separator, list] = split['Fn::Split'];
+  return template.replace('${Id}', list.split(separator)[n] ?? '');
+}
+
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const resourcesOf = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
 const KEY_ARN = { 'Fn::GetAtt': ['CaKey', 'Arn'] };
@@ -199,17 +216,70 @@ describe('the packaged template', () => {
     }
   });
 
-  it('has no wildcard action, and Resource "*" only for ec2:DescribeInstances', () => {
-    for (const variant of [plain, withPolicyAndUrl]) {
+  it('has no wildcard action, and Resource "*" only for the EC2 Describe calls', () => {
+    for (const variant of [plain, withPolicyAndUrl, withLeases]) {
       const statements = identityStatements(variant.template);
       expect(statements.length).toBeGreaterThan(0);
       for (const s of statements) {
         expect(s.Effect).toBe('Allow');
         for (const action of actionsOf(s)) expect(action).not.toMatch(/\*/);
         if (resourcesOf(s).some((r) => typeof r === 'string' && r.includes('*')))
-          expect(actionsOf(s)).toEqual(['ec2:DescribeInstances']);
+          expect([['ec2:DescribeInstances'], ['ec2:DescribeSecurityGroupRules']]).toContainEqual(
+            actionsOf(s),
+          );
       }
     }
+  });
+
+  it('lets the CA change only the configured lease groups, and the sweeper only revoke in them', () => {
+    const changers = (v: Packaged, role: string) =>
+      roleStatements(v.template, role).filter((s) =>
+        actionsOf(s).some((a) => /^ec2:(Authorize|Revoke|Modify)/.test(a)),
+      );
+    for (const role of ['CaRole', 'SweeperRole']) expect(changers(plain, role)).toEqual([]);
+
+    const [ca, ...moreCa] = changers(withLeases, 'CaRole');
+    expect(moreCa).toEqual([]);
+    expect(actionsOf(ca!).sort()).toEqual([
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:ModifySecurityGroupRules',
+      'ec2:RevokeSecurityGroupIngress',
+    ]);
+    const [sweeper, ...moreSweeper] = changers(withLeases, 'SweeperRole');
+    expect(moreSweeper).toEqual([]);
+    expect(actionsOf(sweeper!)).toEqual(['ec2:RevokeSecurityGroupIngress']);
+
+    for (const s of [ca!, sweeper!]) {
+      const arns = resourcesOf(s).map(groupArn);
+      // The configured groups by ARN; the padding names no security group.
+      expect(arns.filter((a) => /security-group\/sg-/.test(a))).toEqual(
+        LEASE_GROUPS.map(
+          (g) => `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:security-group/${g}`,
+        ),
+      );
+      for (const a of arns) expect(a).toMatch(/:security-group\/(sg-[0-9a-f]+|unused-\d)$/);
+    }
+    const describe = roleStatements(withLeases.template, 'SweeperRole').filter((s) =>
+      actionsOf(s).includes('ec2:DescribeSecurityGroupRules'),
+    );
+    expect(describe.map(resourcesOf)).toEqual([['*']]);
+  });
+
+  it('schedules the sweeper every minute, switched on only when there are lease groups', () => {
+    const state = (v: Packaged) =>
+      resolveIfs(v.template, v.template.Resources.SweeperEventsRuleSchedule1?.Properties) as Json;
+    expect(state(withLeases)).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+    expect(state(plain)).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'DISABLED' });
+    const fn = withLeases.template.Resources.SweeperLambdaFunction!.Properties as Json;
+    expect(fn).toMatchObject({ Handler: 'src/sweeper-handler.handler' });
+    expect((fn.Environment as { Variables: Json }).Variables.LKP_INGRESS_GROUPS).toBe(LEASE_GROUPS.join(','));
+    const ca = withLeases.template.Resources.CaLambdaFunction!.Properties as {
+      Environment: { Variables: Json };
+    };
+    expect(ca.Environment.Variables).toMatchObject({
+      LKP_INGRESS_GROUPS: LEASE_GROUPS.join(','),
+      LKP_INGRESS_DEFAULT_PORTS: '22',
+    });
   });
 
   it('invokes no policy function unless one is configured, and then only that one', () => {

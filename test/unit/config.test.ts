@@ -135,3 +135,23 @@ describe('loadConfig: the CA account and target checks', () => {
     );
   });
 });
+
+describe('loadConfig: personal accounts', () => {
+  it('is off by default and turned on by LKP_PERSONAL_ACCOUNTS=true', () => {
+    expect(loadConfig(base).personalAccounts).toBe(false);
+    expect(loadConfig({ ...base, LKP_PERSONAL_ACCOUNTS: 'true' }).personalAccounts).toBe(true);
+    expect(loadConfig({ ...base, LKP_PERSONAL_ACCOUNTS: 'false' }).personalAccounts).toBe(false);
+  });
+
+  it('refuses values other than true and false', () => {
+    expect(problemsOf({ ...base, LKP_PERSONAL_ACCOUNTS: 'yes' })).toEqual([
+      'LKP_PERSONAL_ACCOUNTS must be "true" or "false" (got "yes")',
+    ]);
+  });
+
+  it('refuses it together with a policy Lambda, where it would be silently ignored', () => {
+    expect(
+      problemsOf({ ...base, LKP_PERSONAL_ACCOUNTS: 'true', AUTHORIZATION_LAMBDA: 'lkp-policy' })[0],
+    ).toMatch(/built-in policy only.*ownsAccount/);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * `lkp open <[user@]instance ARN>`: a network lease without keeping a certificate. It asks for a
+ * user certificate as usual, for a throwaway key: when the policy answers with `Ingress`, the CA
+ * opens the security group to this machine's address (as AWS observed it) until the certificate
+ * would expire (docs/access-policy.md, "Network access leases"). The certificate is discarded.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { Command } from 'commander';
+import { CliError, EXIT } from '../errors.js';
+import { fetchCaInfo, requestCertificate } from '../lib/certificates.js';
+import { resolveCredentials } from '../lib/credentials.js';
+import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+
+interface OpenOptions extends CaUrlOptions {
+  profile?: string;
+  json?: boolean;
+}
+
+/** The lease as the CA reports it in the certificate response (`Ingress`). */
+export interface OpenedLease {
+  SecurityGroupId: string;
+  Cidr: string;
+  Ports: number[];
+  Until: number;
+}
+
+const TARGET =
+  /^(?:([a-z_][a-z0-9._-]{0,31})@)?(arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:instance\/i-[0-9a-f]{8,17})$/;
+
+export const openCommand = caUrlOption(
+  new Command('open')
+    .description("open the policy's security group to this machine's address, without keeping a certificate")
+    .argument('<target>', '[user@]<instance ARN>; user defaults to ec2-user')
+    .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
+    .option('--json', 'print the lease as JSON')
+    .addHelpText(
+      'after',
+      `
+The policy decides the group, the ports and (with the certificate lifetime) how long; the CA
+takes the address from the connection, so call it through its Function URL. \`lkp ssh\` does the
+same on its own whenever the policy asks for a lease.
+
+Example:
+  lkp open --ca "$LKP_CA_URL" ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0`,
+    ),
+).action(async (target: string, opts: OpenOptions) => {
+  const caUrl = resolveCaUrl(opts);
+  const [, user = 'ec2-user', instanceArn] = TARGET.exec(target) ?? [];
+  if (instanceArn === undefined)
+    throw new CliError(
+      `"${target}" is not [user@]<instance ARN>`,
+      EXIT.usage,
+      'for example ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0',
+    );
+  const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
+  const info = await fetchCaInfo(caUrl);
+  const answer = await requestCertificate(caUrl, info, credentials, {
+    Kind: 'User',
+    PublicKey: throwawayPublicKey(),
+    RemoteInstanceArn: instanceArn,
+    SshUsername: user,
+  });
+  const lease = leaseOf(answer);
+  if (lease === undefined)
+    throw new CliError(
+      `the policy grants ${user}@${instanceArn} no network lease`,
+      EXIT.denied,
+      'a lease needs "Ingress" in the policy answer (docs/access-policy.md)',
+    );
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(lease, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `opened ${lease.SecurityGroupId} to ${lease.Cidr} on tcp ${lease.Ports.join(', ')} until ${new Date(lease.Until * 1000).toISOString()}\n`,
+  );
+});
+
+/** The response's `Ingress`, checked field by field: it comes over the network. */
+export function leaseOf(answer: object): OpenedLease | undefined {
+  const ingress: unknown = 'Ingress' in answer ? answer.Ingress : undefined;
+  if (typeof ingress !== 'object' || ingress === null) return undefined;
+  const { SecurityGroupId, Cidr, Ports, Until } = ingress as Record<string, unknown>;
+  if (
+    typeof SecurityGroupId !== 'string' ||
+    typeof Cidr !== 'string' ||
+    !Array.isArray(Ports) ||
+    !Ports.every((p): p is number => Number.isInteger(p)) ||
+    typeof Until !== 'number'
+  )
+    return undefined;
+  return { SecurityGroupId, Cidr, Ports, Until };
+}
+
+/** An ed25519 public key in OpenSSH form whose private half is never kept: the certificate is not used. */
+function throwawayPublicKey(): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')}`;
+}
