@@ -5,6 +5,7 @@ import { caCommand } from './commands/ca.js';
 import { certCommand } from './commands/cert.js';
 import { doctorCommand } from './commands/doctor.js';
 import { hostCommand } from './commands/host.js';
+import { openCommand } from './commands/open.js';
 import { syncUsersCommand } from './commands/host-sync-users.js';
 import { policyCommand } from './commands/policy.js';
 import { exitWith } from './errors.js';
@@ -17,7 +18,8 @@ const program = new Command()
   .addCommand(certCommand)
   .addCommand(policyCommand)
   .addCommand(hostCommand.addCommand(syncUsersCommand))
-  .addCommand(doctorCommand);
+  .addCommand(doctorCommand)
+  .addCommand(openCommand);
 
 try {
   await program.parseAsync();

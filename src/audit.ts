@@ -10,6 +10,14 @@ export interface AuditJumpbox {
   serial: string;
 }
 
+export interface AuditLease {
+  securityGroupId: string;
+  cidr: string;
+  ports: number[];
+  until: number;
+  revoked: number;
+}
+
 export interface AuditRecord {
   time: string;
   decision: 'allow' | 'deny';
@@ -29,6 +37,7 @@ export interface AuditRecord {
   validAfter?: number;
   validBefore?: number;
   jumpboxes?: AuditJumpbox[];
+  ingress?: AuditLease;
   code?: ErrorCode;
   reason?: string;
   detail?: Record<string, string>;
@@ -59,6 +68,7 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
   'validAfter',
   'validBefore',
   'jumpboxes',
+  'ingress',
   'code',
   'reason',
   'detail',

@@ -10,6 +10,7 @@ import { createCa, type Ca } from './ca.js';
 import { loadConfig, type CaConfig, type ConfigContext } from './config.js';
 import { ec2Directory } from './ec2.js';
 import { verifyIdentity } from './identity/index.js';
+import { ec2LeaseManager } from './ingress/index.js';
 import { loadSigner } from './signer/index.js';
 import type { Signer } from './signer/signer.js';
 
@@ -44,6 +45,14 @@ export async function bootstrapCa(
     policy: choosePolicy(config),
     verifyIdentity: (proof, fingerprint, now) => verifyIdentity(proof, fingerprint, identity, now),
     ...(config.caAccount !== undefined ? { instances: ec2Directory({ caAccount: config.caAccount }) } : {}),
+    ...(config.ingress.groups.length > 0
+      ? {
+          leases: ec2LeaseManager({
+            allowedGroups: config.ingress.groups,
+            defaultPorts: config.ingress.defaultPorts,
+          }),
+        }
+      : {}),
     audit,
   });
   return { ca, config, signer };

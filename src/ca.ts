@@ -4,7 +4,7 @@
  * exactly one audit line.
  */
 import { formatAudit, type AuditJumpbox, type AuditRecord, type AuditSink } from './audit.js';
-import type { Grant, JumpboxGrant } from './authorize/grant.js';
+import type { Grant, IngressGrant, JumpboxGrant } from './authorize/grant.js';
 import { checkHostCaller } from './authorize/host-caller.js';
 import type { Policy } from './authorize/policy.js';
 import {
@@ -15,7 +15,8 @@ import {
   type SshPublicKey,
 } from './cert/index.js';
 import type { CaConfig } from './config.js';
-import { HTTP_STATUS, asLkpError } from './errors.js';
+import { HTTP_STATUS, asLkpError, policyError } from './errors.js';
+import type { LeaseManager, LeaseResult } from './ingress/index.js';
 import type {
   CaResponse,
   CertResponse,
@@ -44,6 +45,8 @@ export interface CaDeps {
   verifyIdentity: IdentityVerifier;
   /** EC2 lookups; without it no host name is confirmed and no target is checked. */
   instances?: InstanceDirectory;
+  /** Network leases; without it a policy answer asking for one is a PolicyError. */
+  leases?: LeaseManager;
   audit: AuditSink;
   now?: () => Date;
   random?: (size: number) => Buffer;
@@ -140,6 +143,17 @@ async function issue(
   };
   if (grant.targetAddress !== undefined) response.TargetAddress = grant.targetAddress;
   if (jumpboxes.length > 0) response.Jumpboxes = jumpboxes.map((j) => j.certificate);
+  if (grant.ingress !== undefined) {
+    // Last, after everything else succeeded: nothing is opened for a request that is then denied.
+    const lease = await openLease(grant.ingress, who, meta, template.validBefore, deps.leases);
+    record.ingress = { ...lease };
+    response.Ingress = {
+      SecurityGroupId: lease.securityGroupId,
+      Cidr: lease.cidr,
+      Ports: lease.ports,
+      Until: lease.until,
+    };
+  }
   return response;
 }
 
@@ -170,6 +184,23 @@ async function authorize(
     SshUsername: req.SshUsername,
     PublicKeyFingerprint: publicKey.fingerprint,
     ...(meta.sourceIp !== undefined ? { SourceIp: meta.sourceIp } : {}),
+  });
+}
+
+async function openLease(
+  ingress: IngressGrant,
+  who: LkpIdentity,
+  meta: RequestMeta,
+  validBefore: number,
+  leases: LeaseManager | undefined,
+): Promise<LeaseResult> {
+  if (leases === undefined) throw policyError('policy answer: Ingress needs LKP_INGRESS_GROUPS on the CA');
+  return leases.open({
+    ingress,
+    callerArn: who.Arn,
+    sourceIp: meta.sourceIp,
+    transport: meta.transport,
+    validBefore,
   });
 }
 

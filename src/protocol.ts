@@ -70,6 +70,17 @@ export interface CertResponse {
   CaPublicKeys: string[];
   TargetAddress?: string;
   Jumpboxes?: JumpboxCertificate[];
+  /** The network lease opened for the caller's address (docs/access-policy.md, our addition). */
+  Ingress?: LeaseInfo;
+}
+
+export interface LeaseInfo {
+  SecurityGroupId: string;
+  /** The caller's address as AWS observed it, as /32 or /128. */
+  Cidr: string;
+  Ports: number[];
+  /** Unix seconds: the certificate's ValidBefore. */
+  Until: number;
 }
 
 export interface InfoResponse {
@@ -153,6 +164,8 @@ export interface LkpUserCertAuthorizationResponse {
   /** The address the client should connect to (e.g. a private IP). */
   TargetAddress?: string;
   CertificateOptions?: LkpCertificateOptions;
+  /** Open this security group to the caller's observed address while the certificate is valid (our addition). */
+  Ingress?: { SecurityGroupId: string; Ports?: number[]; Protocol?: 'tcp' };
 }
 
 export interface LkpHostCertAuthorizationResponse {

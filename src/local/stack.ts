@@ -44,6 +44,9 @@ export const LOCAL_INSTANCES: readonly LocalInstance[] = [
   },
 ];
 
+/** The security group the local stack's CA may open for callers (LKP_INGRESS_GROUPS). */
+export const LOCAL_SECURITY_GROUP = 'sg-0123456789abcdef0';
+
 export interface LocalStack {
   /** A temp folder for keys and state, removed by close(). */
   dir: string;
@@ -53,6 +56,8 @@ export interface LocalStack {
   /** Present when a policy module runs as AUTHORIZATION_LAMBDA. */
   lambda: LambdaStandin | undefined;
   caUrl: string;
+  /** The environment the CA runs with: the same configuration drives the Lambda handler in tests. */
+  caEnv: Readonly<Record<string, string>>;
   /** A signer holding the CA's own key, for tests that forge certificates with it. */
   caSigner(): Promise<Signer>;
   /** An IAM user who asks for user certificates. */
@@ -115,6 +120,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         region: LOCAL_REGION,
         account: LOCAL_ACCOUNT,
         instances: LOCAL_INSTANCES,
+        securityGroups: [{ groupId: LOCAL_SECURITY_GROUP }],
         credentials,
       }),
     );
@@ -129,11 +135,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       : undefined;
 
     const caKey = await localCaKey(opts.caKey ?? 'kms', kms, dir);
-    const ca = await startCaProcess({
+    const caEnv: Record<string, string> = {
       LKP_CA_KEY: caKey.spec,
       LKP_SERVER_ID: LOCAL_SERVER_ID,
       LKP_ALLOWED_ACCOUNTS: LOCAL_ACCOUNT,
       LKP_CA_ACCOUNT: LOCAL_ACCOUNT,
+      LKP_INGRESS_GROUPS: LOCAL_SECURITY_GROUP,
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -142,7 +149,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AWS_ENDPOINT_URL_EC2: ec2.url,
       ...(lambda ? { AWS_ENDPOINT_URL_LAMBDA: lambda.url, AUTHORIZATION_LAMBDA: LOCAL_POLICY_FUNCTION } : {}),
       ...opts.caEnv,
-    });
+    };
+    const ca = await startCaProcess(caEnv);
     cleanups.push(ca.stop);
     return {
       dir,
@@ -151,6 +159,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ec2,
       lambda,
       caUrl: ca.url,
+      caEnv,
       caSigner: caKey.signer,
       user,
       host,

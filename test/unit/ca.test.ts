@@ -367,3 +367,71 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     expect(checkTargetExists).not.toHaveBeenCalled();
   });
 });
+
+describe('createCa: network leases', () => {
+  const leasing: Policy = {
+    name: 'leasing',
+    authorizeUser: async (req) => ({
+      principals: [`${req.SshUsername}@${req.RemoteInstanceArn}`],
+      criticalOptions: {},
+      extensions: [],
+      ingress: { securityGroupId: 'sg-0123456789abcdef0', protocol: 'tcp' },
+    }),
+    authorizeHost: async () => Promise.reject(forbidden('no')),
+  };
+
+  it('is a PolicyError when the CA has no lease groups configured', async () => {
+    const { ca } = setup({ policy: leasing });
+    const { status, response } = await ca(
+      { payload: userRequest() },
+      { transport: 'http', sourceIp: '127.0.0.1' },
+    );
+    expect(status).toBe(502);
+    expect((response as ErrorResponse).Error.Message).toMatch(/Ingress needs LKP_INGRESS_GROUPS/);
+  });
+
+  it('opens the lease with the observed address and the certificate expiry, and reports it', async () => {
+    const open = vi.fn(async (o: { validBefore: number }) => ({
+      securityGroupId: 'sg-0123456789abcdef0',
+      cidr: '192.0.2.1/32',
+      ports: [22],
+      protocol: 'tcp' as const,
+      until: o.validBefore,
+      revoked: 0,
+    }));
+    const leases = { open, close: vi.fn(), sweep: vi.fn() };
+    const { ca, audit } = setup({ policy: leasing, leases });
+    const { response } = await ca(
+      { payload: userRequest() },
+      { transport: 'function-url', sourceIp: '192.0.2.1' },
+    );
+    const cert = response as CertResponse;
+    expect(open).toHaveBeenCalledWith(
+      expect.objectContaining({
+        callerArn: alice.Arn,
+        sourceIp: '192.0.2.1',
+        transport: 'function-url',
+        validBefore: cert.ValidBefore,
+      }),
+    );
+    expect(cert.Ingress).toEqual({
+      SecurityGroupId: 'sg-0123456789abcdef0',
+      Cidr: '192.0.2.1/32',
+      Ports: [22],
+      Until: cert.ValidBefore,
+    });
+    expect(audit()[0]).toMatchObject({ decision: 'allow', ingress: { cidr: '192.0.2.1/32' } });
+  });
+
+  it('hands out no certificate when the lease cannot be opened', async () => {
+    const leases = {
+      open: vi.fn(async () => Promise.reject(forbidden('this policy requires a network lease'))),
+      close: vi.fn(),
+      sweep: vi.fn(),
+    };
+    const { ca } = setup({ policy: leasing, leases });
+    const { status, response } = await ca({ payload: userRequest() }, { transport: 'invoke' });
+    expect(status).toBe(403);
+    expect(response).not.toHaveProperty('Certificate');
+  });
+});

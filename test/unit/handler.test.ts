@@ -13,6 +13,7 @@ import { generateKeyPair } from '../../src/local/openssh.js';
 import { startStsStandin, type StsStandin } from '../../src/local/sts-standin.js';
 import type { CaResponse } from '../../src/protocol.js';
 import { INSTANCE_ARN } from '../helpers/identities.js';
+import { functionUrlEvent, type UrlEventOptions } from '../helpers/lambda-events.js';
 
 const ACCOUNT = '111122223333';
 const ALICE_ARN = `arn:aws:iam::${ACCOUNT}:user/alice`;
@@ -98,39 +99,8 @@ function userRequest(): Record<string, unknown> {
   };
 }
 
-/** A Function URL event in payload format 2.0, as Lambda delivers it. */
-function urlEvent(
-  body: string | undefined,
-  over: { method?: string; path?: string; base64?: boolean; headers?: Record<string, string> } = {},
-) {
-  const path = over.path ?? '/';
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...over.headers },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'abcdefgh',
-      domainName: 'abcdefgh.lambda-url.us-east-1.on.aws',
-      http: {
-        method: over.method ?? 'POST',
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: SOURCE_IP,
-        userAgent: 'test',
-      },
-      requestId: 'url-req',
-      routeKey: '$default',
-      stage: '$default',
-      time: '23/Nov/2026:10:00:00 +0000',
-      timeEpoch: 1795428000000,
-    },
-    ...(body !== undefined ? { body } : {}),
-    isBase64Encoded: over.base64 ?? false,
-  };
-}
+const urlEvent = (body: string | undefined, over: UrlEventOptions = {}) =>
+  functionUrlEvent(body, { sourceIp: SOURCE_IP, ...over });
 
 function asUrlResult(
   result: CaResponse | FunctionUrlResult,

@@ -1,0 +1,121 @@
+/**
+ * Issue "network access leases", as done: through the Function URL transport, a policy's Ingress
+ * opens the security group for the caller's observed address; a request from another address
+ * moves the lease; the sweeper removes it after expiry. The CA code runs in-process (the Lambda
+ * handler) with the local stack's configuration and stand-ins.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeSecurityGroupRulesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildIdentityProof } from '../../client/lib/proof.js';
+import { parsePublicKey } from '../../src/cert/index.js';
+import type { FunctionUrlResult } from '../../src/handler.js';
+import { ec2LeaseManager } from '../../src/ingress/index.js';
+import { generateKeyPair } from '../../src/local/openssh.js';
+import {
+  LOCAL_INSTANCE_ARN,
+  LOCAL_REGION,
+  LOCAL_SECURITY_GROUP,
+  LOCAL_SERVER_ID,
+  startLocalStack,
+  type LocalStack,
+} from '../../src/local/stack.js';
+import type { CertResponse } from '../../src/protocol.js';
+import { functionUrlEvent } from '../helpers/lambda-events.js';
+
+let dir: string;
+let stack: LocalStack;
+let publicKey: string;
+let handler: (typeof import('../../src/handler.js'))['handler'];
+let ec2: EC2Client;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lkp-lease-'));
+  const policy = join(dir, 'lease-policy.mjs');
+  writeFileSync(
+    policy,
+    `export const handler = async () => ({ Authorized: true, Ingress: { SecurityGroupId: '${LOCAL_SECURITY_GROUP}' } });\n`,
+  );
+  stack = await startLocalStack({ policyModule: policy });
+  publicKey = (await generateKeyPair(dir, 'user')).publicKey;
+  for (const [name, value] of Object.entries(stack.caEnv)) vi.stubEnv(name, value);
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
+  vi.resetModules();
+  ({ handler } = await import('../../src/handler.js'));
+  ec2 = new EC2Client({ region: LOCAL_REGION, endpoint: stack.ec2.url, credentials: stack.kms.credentials });
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function requestFrom(sourceIp: string): Promise<CertResponse> {
+  const body = JSON.stringify({
+    Kind: 'User',
+    Identity: buildIdentityProof({
+      stsEndpoint: stack.sts.url,
+      region: LOCAL_REGION,
+      serverId: LOCAL_SERVER_ID,
+      keyFingerprint: parsePublicKey(publicKey).fingerprint,
+      credentials: stack.user.credentials,
+    }),
+    PublicKey: publicKey,
+    RemoteInstanceArn: LOCAL_INSTANCE_ARN,
+    SshUsername: 'ec2-user',
+  });
+  const result = (await handler(functionUrlEvent(body, { sourceIp }), {
+    awsRequestId: 'r',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:lkp',
+  })) as FunctionUrlResult;
+  expect(result.statusCode).toBe(200);
+  return JSON.parse(result.body) as CertResponse;
+}
+
+async function leasedCidrs(): Promise<string[]> {
+  const { SecurityGroupRules = [] } = await ec2.send(
+    new DescribeSecurityGroupRulesCommand({
+      Filters: [{ Name: 'group-id', Values: [LOCAL_SECURITY_GROUP] }],
+    }),
+  );
+  return SecurityGroupRules.map((r) => r.CidrIpv4 ?? r.CidrIpv6 ?? '?').sort();
+}
+
+describe('network access leases through the Function URL transport', () => {
+  let first: CertResponse;
+
+  it('opens the group for the address AWS observed, until the certificate expires', async () => {
+    first = await requestFrom('127.0.0.1');
+    expect(first.Ingress).toEqual({
+      SecurityGroupId: LOCAL_SECURITY_GROUP,
+      Cidr: '127.0.0.1/32',
+      Ports: [22],
+      Until: first.ValidBefore,
+    });
+    expect(await leasedCidrs()).toEqual(['127.0.0.1/32']);
+  });
+
+  it('moves the lease when the same caller comes from another address', async () => {
+    const second = await requestFrom('127.0.0.2');
+    expect(second.Ingress?.Cidr).toBe('127.0.0.2/32');
+    expect(await leasedCidrs()).toEqual(['127.0.0.2/32']);
+  });
+
+  it('is swept once it has expired, and not before', async () => {
+    const leases = ec2LeaseManager({
+      allowedGroups: [LOCAL_SECURITY_GROUP],
+      defaultPorts: [22],
+      client: ec2,
+    });
+    expect(await leases.sweep(new Date())).toBe(0);
+    expect(await leasedCidrs()).toEqual(['127.0.0.2/32']);
+    const afterExpiry = new Date(((first.Ingress?.Until ?? 0) + 3600) * 1000);
+    expect(await leases.sweep(afterExpiry)).toBe(1);
+    expect(await leasedCidrs()).toEqual([]);
+  });
+});
