@@ -6,6 +6,9 @@ import { certCommand } from './commands/cert.js';
 import { doctorCommand } from './commands/doctor.js';
 import { hostCommand } from './commands/host.js';
 import { openCommand } from './commands/open.js';
+import { setupCommand } from './commands/setup.js';
+import { sshMatchCommand } from './commands/ssh-match.js';
+import { sshCommand } from './commands/ssh.js';
 import { syncUsersCommand } from './commands/host-sync-users.js';
 import { policyCommand } from './commands/policy.js';
 import { exitWith } from './errors.js';
@@ -14,6 +17,9 @@ const program = new Command()
   .name('lkp')
   .description('SSH certificates from your AWS identity: no public keys to copy, nothing long-lived')
   .version('0.1.0')
+  .addCommand(setupCommand)
+  .addCommand(sshCommand)
+  .addCommand(sshMatchCommand)
   .addCommand(caCommand)
   .addCommand(certCommand)
   .addCommand(policyCommand)

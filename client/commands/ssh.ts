@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { CliError, EXIT } from '../errors.js';
+import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
+import { loginContext, prepareLogin, type PreparedLogin } from '../lib/login.js';
+import { checkUser, parseLogin } from '../lib/targets.js';
+
+interface SshOptions {
+  user?: string;
+  profileName?: string;
+  voucher: string[];
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export const sshCommand = new Command('ssh')
+  .description('log in to an instance by id, ARN or Name tag with a fresh short-lived certificate')
+  .argument('<target>', '[user@]<instance id | instance ARN | Name tag>')
+  .argument('[ssh-args...]', 'after --: options and a remote command for ssh')
+  .option('--user <name>', 'the login (default: user@ in the target, else the profile default, ec2-user)')
+  .option('--profile-name <name>', 'the lkp profile (CA) to use (default: the default profile)')
+  .addOption(
+    new Option('--voucher <token>', 'a voucher from `lkp vouch` for the access policy (repeatable)')
+      .default([])
+      .argParser((value: string, previous: string[]) => [...previous, value]),
+  )
+  .option('--dry-run', 'get the certificate and print the ssh command instead of running it')
+  .option('--json', 'with --dry-run: print the command and certificate as JSON')
+  .addHelpText(
+    'after',
+    `
+Instance ids and ARNs are used as given; a Name tag is looked up with EC2 DescribeInstances
+(running instances, your credentials and region). Certificates are cached per target and user
+until 5 minutes before they expire. The key lives in your ssh-agent when one runs, else in
+~/.lkp/keys/<profile>/. Host keys are verified by certificate: no "continue connecting?".
+
+Examples:
+  lkp ssh i-0123456789abcdef0
+  lkp ssh ubuntu@web-1 -- -L 8080:localhost:80
+  lkp ssh ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0 -- uptime
+  lkp ssh web-1 --dry-run --json`,
+  )
+  .action(async (targetText: string, sshArgs: string[], opts: SshOptions) => {
+    const paths = lkpPaths();
+    const { name, profile } = pickProfile(readConfig(paths), opts.profileName);
+    const login = parseLogin(targetText);
+    const user = checkUser(opts.user ?? login.user ?? profile.defaultUser);
+    const ctx = loginContext(paths, name, profile, { quiet: opts.json === true });
+    const prepared = await prepareLogin(ctx, login.target.text, user, { vouchers: opts.voucher });
+    const args = sshCommandArgs(prepared, sshArgs);
+    if (opts.dryRun) {
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(dryRunReport(prepared, args), null, 2)}\n` : dryRunText(prepared, args),
+      );
+      return;
+    }
+    process.exit(await runSsh(args));
+  });
+
+/**
+ * `ssh -F <per-target config>`: everything lkp sets lives in that one file (jumpboxes need Host
+ * blocks of their own: ssh's -J cannot give a hop its HostKeyAlias), and ssh passes -F on to the
+ * ProxyJump hops. ssh reads options after the host too, so the user's `-p 2222 uptime` just follows.
+ */
+export function sshCommandArgs(p: PreparedLogin, extra: readonly string[]): string[] {
+  return ['-F', p.configFile, '-l', p.user, p.host, ...extra];
+}
+
+function dryRunReport(p: PreparedLogin, args: string[]) {
+  const r = p.response;
+  return {
+    command: ['ssh', ...args],
+    target: { host: p.host, arn: p.arn, address: p.address, user: p.user },
+    certificate: {
+      file: p.certificateFile,
+      cached: p.cached,
+      keyId: r.KeyId,
+      serial: r.Serial,
+      principals: r.Principals,
+      validAfter: new Date(r.ValidAfter * 1000).toISOString(),
+      validBefore: new Date(r.ValidBefore * 1000).toISOString(),
+    },
+    jumpboxes: (r.Jumpboxes ?? []).map(({ Address, User, HostKeyAlias }) => ({
+      Address,
+      User,
+      HostKeyAlias,
+    })),
+  };
+}
+
+function dryRunText(p: PreparedLogin, args: string[]): string {
+  const d = dryRunReport(p, args);
+  return [
+    d.command.map(shellWord).join(' '),
+    `target: ${p.arn} at ${p.address}`,
+    `certificate: ${d.certificate.file}${p.cached ? ' (cached)' : ''}`,
+    `  principals: ${d.certificate.principals.join(', ')}`,
+    `  valid: ${d.certificate.validAfter} to ${d.certificate.validBefore}`,
+    `  serial: ${d.certificate.serial}`,
+    ...d.jumpboxes.map((j) => `jumpbox: ${j.User}@${j.Address} (host key alias ${j.HostKeyAlias})`),
+    '',
+  ].join('\n');
+}
+
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The system ssh with our terminal; its exit code becomes ours (128 + n for a signal, as shells report). */
+function runSsh(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', args, { stdio: 'inherit' });
+    // Ctrl-C reaches ssh through the terminal's process group; lkp must not die before it.
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map(
+      (s) => [s, s === 'SIGINT' ? () => {} : forward(s)] as const,
+    );
+    for (const [s, h] of handlers) process.on(s, h);
+    child.once('error', (e) =>
+      reject(
+        new CliError(
+          `could not run ssh: ${e.message}`,
+          EXIT.error,
+          'install the OpenSSH client (openssh-client)',
+        ),
+      ),
+    );
+    child.once('exit', (code, signal) => {
+      for (const [s, h] of handlers) process.off(s, h);
+      resolve(code ?? 128 + signalNumber(signal));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return (signal && numbers[signal]) ?? 1;
+}

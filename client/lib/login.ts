@@ -1,0 +1,231 @@
+/**
+ * Everything ssh needs to log in to one target as one user (DESIGN §4), shared by `lkp ssh` and
+ * the `ssh-match` hook of transparent mode: the profile's key, a certificate (cached until 5 min
+ * before expiry), jumpbox certificates, and the per-target ssh_config file that names them.
+ */
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { CertResponse } from '../../src/protocol.js';
+import { CliError, EXIT } from '../errors.js';
+import { caTransport, type CaTransport, requestUserCertificate } from './ca-transport.js';
+import { type CachedCertificate, certCache, fileKey } from './cert-cache.js';
+import { type CaProfile, ensurePrivateDir, type LkpPaths } from './config.js';
+import { resolveCredentials } from './credentials.js';
+import { generateEd25519, keyStoreFor, type KeyStore, type LoginKey } from './keys.js';
+import { knownHostsText, targetSshConfig } from './ssh-config.js';
+import { ec2Lookup, type InstanceLookup, parseTarget, resolveTarget } from './targets.js';
+
+export interface LoginContext {
+  paths: LkpPaths;
+  profileName: string;
+  profile: CaProfile;
+  transport(): CaTransport;
+  credentials(): Promise<AwsCredentialIdentity>;
+  ec2(): InstanceLookup;
+  keys: KeyStore;
+  /** Unix seconds. */
+  now(): number;
+  /** A line for the user while something slow happens (stderr); ssh-match passes a no-op. */
+  progress(message: string): void;
+}
+
+export interface PreparedLogin {
+  /** The target as typed: the ssh host argument the per-target config matches. */
+  host: string;
+  user: string;
+  arn: string;
+  address: string;
+  response: CertResponse;
+  certificateFile: string;
+  identityFile: string;
+  /** The per-target ssh_config file (`ssh -F` for lkp ssh; included by ~/.lkp/ssh_config). */
+  configFile: string;
+  /** True when no certificate was requested. */
+  cached: boolean;
+}
+
+interface TargetRecord {
+  host: string;
+  user: string;
+  arn: string;
+  address?: string;
+}
+
+export async function prepareLogin(
+  ctx: LoginContext,
+  host: string,
+  user: string,
+  opts: { vouchers?: readonly string[] } = {},
+): Promise<PreparedLogin> {
+  const spec = parseTarget(host);
+  const certs = certCache(ctx.paths.certs(ctx.profileName));
+  const recordFile = targetFile(ctx, host, user, 'json');
+  // Vouchers mean "a certificate the last one was not": always ask the CA.
+  const reuse = !opts.vouchers?.length;
+  let key = await ctx.keys.load();
+
+  // Fast path (what makes ssh-match cheap): a known target with a usable certificate needs no AWS call.
+  const record = readRecord(recordFile, host, user);
+  if (key && reuse && record) {
+    const cached = certs.read(record.arn, user, key.fingerprint, ctx.now());
+    if (cached) return finish(ctx, host, user, key, record.arn, record.address, cached, true);
+  }
+
+  const target = await resolveTarget(spec, ctx.ec2());
+  const cached = key && reuse ? certs.read(target.arn, user, key.fingerprint, ctx.now()) : undefined;
+  if (key && cached) return finish(ctx, host, user, key, target.arn, target.address, cached, true);
+
+  const fresh = key ? undefined : generateEd25519(`lkp-${ctx.profileName}`);
+  const publicKey = key?.publicKey ?? fresh?.publicKey ?? '';
+  ctx.progress(`lkp: requesting a certificate for ${user}@${target.arn} from ${ctx.transport().where}`);
+  const response = await requestUserCertificate(ctx.transport(), await ctx.credentials(), {
+    PublicKey: publicKey,
+    RemoteInstanceArn: target.arn,
+    SshUsername: user,
+    ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
+  });
+  if (fresh) key = await ctx.keys.save(fresh, response.ValidBefore - ctx.now());
+  if (!key) throw new Error('no key after saving one');
+  trustCaKeys(ctx.paths, response.CaPublicKeys);
+  return finish(
+    ctx,
+    host,
+    user,
+    key,
+    target.arn,
+    target.address,
+    certs.write(target.arn, user, response),
+    false,
+  );
+}
+
+/** Drops the per-target file, so ssh does not go on using a certificate that could not be renewed. */
+export function forgetLogin(
+  ctx: Pick<LoginContext, 'paths' | 'profileName'>,
+  host: string,
+  user: string,
+): void {
+  for (const ext of ['conf', 'json'] as const) rmSync(targetFile(ctx, host, user, ext), { force: true });
+}
+
+function finish(
+  ctx: LoginContext,
+  host: string,
+  user: string,
+  key: LoginKey,
+  arn: string,
+  lookedUpAddress: string | undefined,
+  cert: CachedCertificate,
+  cached: boolean,
+): PreparedLogin {
+  const { response } = cert;
+  // The policy's TargetAddress wins over EC2's answer (DESIGN §3.3).
+  const address = response.TargetAddress ?? lookedUpAddress;
+  if (!address)
+    throw new CliError(
+      `no address to connect to for ${arn}`,
+      EXIT.error,
+      'the instance has no IP your credentials can see; the access policy can set TargetAddress',
+    );
+  const hopPrefix = `lkp-jump-${fileKey(ctx.profileName, arn, user).slice(0, 10)}`;
+  const configFile = targetFile(ctx, host, user, 'conf');
+  ensurePrivateDir(ctx.paths.targets(ctx.profileName));
+  writeFileSync(
+    configFile,
+    targetSshConfig({
+      host,
+      user,
+      address,
+      // Hosts set up by lkp carry their instance ARN as a host certificate principal (DESIGN §3.4).
+      hostKeyAlias: arn,
+      identityFile: key.identityFile,
+      certificateFile: cert.certificateFile,
+      knownHostsFile: ctx.paths.knownHosts,
+      jumpboxes: (response.Jumpboxes ?? []).map((j, i) => ({
+        alias: `${hopPrefix}-${i}`,
+        address: j.Address,
+        user: j.User,
+        hostKeyAlias: j.HostKeyAlias,
+        certificateFile: cert.jumpboxCertificateFiles[i] ?? '',
+      })),
+      comment: `lkp: ${user}@${host} is ${arn}; certificate valid until ${new Date(response.ValidBefore * 1000).toISOString()}`,
+    }),
+    { mode: 0o600 },
+  );
+  const record: TargetRecord = { host, user, arn, ...(lookedUpAddress ? { address: lookedUpAddress } : {}) };
+  writeFileSync(targetFile(ctx, host, user, 'json'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  return {
+    host,
+    user,
+    arn,
+    address,
+    response,
+    certificateFile: cert.certificateFile,
+    identityFile: key.identityFile,
+    configFile,
+    cached,
+  };
+}
+
+function targetFile(
+  ctx: Pick<LoginContext, 'paths' | 'profileName'>,
+  host: string,
+  user: string,
+  ext: 'conf' | 'json',
+): string {
+  return join(ctx.paths.targets(ctx.profileName), `${fileKey(host, user)}.${ext}`);
+}
+
+function readRecord(file: string, host: string, user: string): TargetRecord | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as TargetRecord;
+    return r.host === host && r.user === user && typeof r.arn === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CA keys the answer names that known_hosts lacks (a rotation since `lkp setup`) are added. */
+function trustCaKeys(paths: LkpPaths, caKeys: readonly string[]): void {
+  const current = existsSync(paths.knownHosts) ? readFileSync(paths.knownHosts, 'utf8') : '';
+  const missing = caKeys.filter((k) => !current.includes(`@cert-authority * ${k}\n`));
+  if (missing.length > 0) {
+    ensurePrivateDir(paths.dir);
+    appendFileSync(paths.knownHosts, knownHostsText(missing), { mode: 0o644 });
+  }
+}
+
+/** The real thing: AWS credential chain, the profile's CA transport and region, the agent or key files. */
+export function loginContext(
+  paths: LkpPaths,
+  profileName: string,
+  profile: CaProfile,
+  opts: { quiet?: boolean; env?: NodeJS.ProcessEnv } = {},
+): LoginContext {
+  let credentials: Promise<AwsCredentialIdentity> | undefined;
+  const getCredentials = () =>
+    (credentials ??= resolveCredentials(profile.awsProfile ? { profile: profile.awsProfile } : {}));
+  let transport: CaTransport | undefined;
+  let ec2: InstanceLookup | undefined;
+  return {
+    paths,
+    profileName,
+    profile,
+    transport: () =>
+      (transport ??= caTransport(profile.ca, {
+        ...(profile.awsProfile ? { awsProfile: profile.awsProfile } : {}),
+        credentials: getCredentials,
+      })),
+    credentials: getCredentials,
+    ec2: () =>
+      (ec2 ??= ec2Lookup({
+        ...(profile.region ? { region: profile.region } : {}),
+        ...(profile.awsProfile ? { awsProfile: profile.awsProfile } : {}),
+      })),
+    keys: keyStoreFor(paths.keys(profileName), opts.env),
+    now: () => Math.floor(Date.now() / 1000),
+    progress: opts.quiet ? () => {} : (m) => process.stderr.write(`${m}\n`),
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * `lkp setup`, `lkp ssh` and transparent ssh against the local stack and a real sshd, as built
+ * (dist/), with HOME in a temp folder. EC2 lookups go to a stand-in that accepts the user's keys.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEc2Standin, type Ec2Standin } from '../../src/local/ec2-standin.js';
+import { startLocalInstance, type LocalInstance } from '../../src/local/instance.js';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_INSTANCE_ARN,
+  LOCAL_INSTANCES,
+  LOCAL_REGION,
+  startLocalStack,
+  type LocalStack,
+} from '../../src/local/stack.js';
+import type { InfoResponse } from '../../src/protocol.js';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const login = (process.env.USER ?? '') || (await run('id', ['-un'])).stdout.trim();
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function exec(file: string, args: string[], env: Record<string, string>): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd: root, env, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof code === 'number' ? code : -1, stdout, stderr };
+  }
+}
+
+describe('lkp setup, lkp ssh and transparent ssh', () => {
+  let stack: LocalStack;
+  let instance: LocalInstance;
+  let ec2: Ec2Standin;
+  let home: string;
+  let entry: string;
+  let env: Record<string, string>;
+  const lkp = (...args: string[]) => exec(process.execPath, [entry, ...args], env);
+  const certificateRequests = () =>
+    stack
+      .caOutput()
+      .split('\n')
+      .filter((l) => l.includes('"allow"') && l.includes(`${login}@${LOCAL_INSTANCE_ARN}`)).length;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    const info = await (await fetch(stack.caUrl, { method: 'POST', body: '{"Kind":"Info"}' })).json();
+    instance = await startLocalInstance(stack, info as InfoResponse, login);
+    const user = stack.user.credentials;
+    ec2 = await startEc2Standin({
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      credentials: user,
+      instances: [
+        ...LOCAL_INSTANCES,
+        { instanceId: 'i-0aaaaaaaaaaaaaaa1', privateIp: '10.0.0.1', tags: { Name: 'twin' } },
+        { instanceId: 'i-0aaaaaaaaaaaaaaa2', privateIp: '10.0.0.2', tags: { Name: 'twin' } },
+      ],
+    });
+    home = mkdtempSync(join(tmpdir(), 'lkp-home-'));
+    // Until client/cli.ts registers these commands, a scratch entry does.
+    entry = join(home, 'lkp-entry.mjs');
+    const dist = join(root, 'dist', 'client');
+    writeFileSync(
+      entry,
+      [
+        `import { setupCommand } from '${dist}/commands/setup.js';`,
+        `import { sshCommand } from '${dist}/commands/ssh.js';`,
+        `import { sshMatchCommand } from '${dist}/commands/ssh-match.js';`,
+        `import { exitWith } from '${dist}/errors.js';`,
+        `const commands = { setup: setupCommand, ssh: sshCommand, 'ssh-match': sshMatchCommand };`,
+        `const [name, ...args] = process.argv.slice(2);`,
+        `try { await commands[name].parseAsync(args, { from: 'user' }); } catch (e) { exitWith(e); }`,
+      ].join('\n'),
+    );
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: user.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+    };
+    const setup = await lkp(
+      'setup',
+      '--url',
+      stack.caUrl,
+      '--host-pattern',
+      'lkp-*',
+      '--default-user',
+      login,
+    );
+    expect(setup.stderr).toBe('');
+    expect(setup.code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await instance?.sshd.close();
+    await ec2?.close();
+    await stack?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('lkp setup writes the config, known_hosts and one Include line, idempotently', async () => {
+    const config = JSON.parse(readFileSync(join(home, '.lkp', 'config'), 'utf8'));
+    expect(config.default).toBe('default');
+    expect(config.profiles.default.ca).toEqual({ url: stack.caUrl });
+    expect(readFileSync(join(home, '.lkp', 'known_hosts'), 'utf8')).toMatch(
+      /^@cert-authority \* ecdsa-sha2-nistp256 AAAA\S+ lkp-ca\n$/,
+    );
+    const again = await lkp(
+      'setup',
+      '--url',
+      stack.caUrl,
+      '--host-pattern',
+      'lkp-*',
+      '--default-user',
+      login,
+    );
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already includes lkp');
+    const sshConfig = readFileSync(join(home, '.ssh', 'config'), 'utf8');
+    expect(sshConfig.match(/^Include /gm)).toHaveLength(1);
+  });
+
+  it('lkp ssh logs in by Name tag, then reuses the cached certificate', async () => {
+    const before = certificateRequests();
+    const first = await lkp('ssh', `${login}@lkp-demo`, '--', '-p', String(instance.sshd.port), 'echo', 'ok');
+    expect(first.stderr).not.toMatch(/continue connecting|WARNING/);
+    expect(first.stdout).toBe('ok\n');
+    expect(first.code).toBe(0);
+    expect(certificateRequests()).toBe(before + 1);
+
+    const second = await lkp(
+      'ssh',
+      `${login}@lkp-demo`,
+      '--',
+      '-p',
+      String(instance.sshd.port),
+      'echo',
+      'again',
+    );
+    expect(second.stdout).toBe('again\n');
+    expect(second.code).toBe(0);
+    expect(certificateRequests()).toBe(before + 1);
+  });
+
+  it('passes the remote command exit code through', async () => {
+    const out = await lkp(
+      'ssh',
+      `${login}@i-0123456789abcdef0`,
+      '--',
+      '-p',
+      String(instance.sshd.port),
+      'exit 7',
+    );
+    expect(out.code).toBe(7);
+  });
+
+  it('--dry-run prints the ssh command and the certificate without connecting', async () => {
+    const out = await lkp('ssh', 'lkp-demo', '--dry-run', '--json');
+    expect(out.code).toBe(0);
+    const report = JSON.parse(out.stdout);
+    expect(report.command[0]).toBe('ssh');
+    expect(report.command).toContain('lkp-demo');
+    expect(report.target).toEqual({
+      host: 'lkp-demo',
+      arn: LOCAL_INSTANCE_ARN,
+      address: '127.0.0.1',
+      user: login,
+    });
+    expect(report.certificate.principals).toEqual([`${login}@${LOCAL_INSTANCE_ARN}`]);
+    expect(report.certificate.serial).toMatch(/^[1-9]\d*$/);
+    const text = await lkp('ssh', 'lkp-demo', '--dry-run');
+    expect(text.stdout).toMatch(/^ssh -F \S+\.conf -l \S+ lkp-demo\n/);
+    expect(text.stdout).toContain(`principals: ${login}@${LOCAL_INSTANCE_ARN}`);
+  });
+
+  it('lists the instances when a Name tag is ambiguous and names the region when unknown', async () => {
+    const twin = await lkp('ssh', 'twin', '--dry-run');
+    expect(twin.code).toBe(2);
+    expect(twin.stderr).toMatch(/2 running instances are named "twin" in us-east-1/);
+    expect(twin.stderr).toContain('i-0aaaaaaaaaaaaaaa1  10.0.0.1');
+    expect(twin.stderr).toContain('i-0aaaaaaaaaaaaaaa2  10.0.0.2');
+    const none = await lkp('ssh', 'nosuch', '--dry-run');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no running instance named "nosuch" in us-east-1/);
+  });
+
+  it('plain ssh and scp work through the transparent config', async () => {
+    const config = join(home, '.ssh', 'config');
+    const port = String(instance.sshd.port);
+    const ssh = await exec('ssh', ['-F', config, '-p', port, 'i-0123456789abcdef0', 'echo', 'plain'], env);
+    expect(ssh.stderr).not.toMatch(/continue connecting|WARNING/);
+    expect(ssh.stdout).toBe('plain\n');
+    expect(ssh.code).toBe(0);
+
+    const local = join(home, 'upload.txt');
+    writeFileSync(local, 'copied by scp\n');
+    const remote = join(home, 'downloaded.txt');
+    const scp = await exec('scp', ['-F', config, '-P', port, local, `${login}@lkp-demo:${remote}`], env);
+    expect(scp.stderr).toBe('');
+    expect(scp.code).toBe(0);
+    expect(readFileSync(remote, 'utf8')).toBe('copied by scp\n');
+  });
+
+  it('leaves other hosts alone: no Match for them, and an unknown instance is not matched', async () => {
+    const config = join(home, '.ssh', 'config');
+    const other = await exec('ssh', ['-G', '-F', config, 'example.org'], env);
+    expect(other.stdout).toMatch(/^hostname example\.org$/m);
+    expect(other.stdout).not.toMatch(/^hostkeyalias /m);
+    const unknown = await exec('ssh', ['-G', '-F', config, 'i-0bbbbbbbbbbbbbbb1'], env);
+    expect(unknown.stdout).toMatch(/^hostname i-0bbbbbbbbbbbbbbb1$/m);
+    expect(unknown.stderr).toMatch(/lkp: instance i-0bbbbbbbbbbbbbbb1 was not found in us-east-1/);
+  });
+
+  it('keeps the key in the ssh-agent when one runs, writing no private key', async () => {
+    const socket = join(home, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+      const withAgent = { ...env, SSH_AUTH_SOCK: socket };
+      const out = await exec(
+        process.execPath,
+        [entry, 'ssh', 'lkp-demo', '--', '-p', String(instance.sshd.port), 'echo', 'agent'],
+        withAgent,
+      );
+      expect(out.stdout).toBe('agent\n');
+      const pub = readFileSync(join(home, '.lkp', 'keys', 'default', 'agent_id_ed25519.pub'), 'utf8');
+      const listed = await exec('ssh-add', ['-L'], withAgent);
+      expect(listed.stdout).toContain(pub.split(' ')[1]);
+      expect(existsSync(join(home, '.lkp', 'keys', 'default', 'agent_id_ed25519'))).toBe(false);
+    } finally {
+      agent.kill();
+    }
+  });
+
+  it('lkp setup --uninstall removes what it added', async () => {
+    const out = await lkp('setup', '--uninstall');
+    expect(out.code).toBe(0);
+    expect(readFileSync(join(home, '.ssh', 'config'), 'utf8')).toBe('');
+    for (const f of ['config', 'ssh_config', 'known_hosts'])
+      expect(existsSync(join(home, '.lkp', f))).toBe(false);
+    expect(existsSync(join(home, '.lkp', 'keys', 'default', 'id_ed25519'))).toBe(true);
+  });
+});

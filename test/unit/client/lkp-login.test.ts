@@ -1,0 +1,145 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaTransport } from '../../../client/lib/ca-transport.js';
+import { type CaProfile, lkpPaths } from '../../../client/lib/config.js';
+import { fileKeyStore } from '../../../client/lib/keys.js';
+import { type LoginContext, prepareLogin } from '../../../client/lib/login.js';
+import type { InstanceLookup } from '../../../client/lib/targets.js';
+import { createCertificate, parsePublicKey } from '../../../src/cert/index.js';
+import { generateKeyPair } from '../../../src/local/openssh.js';
+import type { CaRequest, CertResponse, UserCertRequest } from '../../../src/protocol.js';
+import { fileSigner } from '../../../src/signer/file.js';
+
+const NOW = Math.floor(Date.now() / 1000);
+const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
+const profile: CaProfile = {
+  ca: { url: 'http://ca' },
+  hostPatterns: [],
+  defaultUser: 'ec2-user',
+  caPublicKeys: [],
+};
+
+describe('prepareLogin', () => {
+  let home: string;
+  let caKey: string;
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'lkp-login-'));
+    caKey = (await generateKeyPair(home, 'ca')).privatePath;
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  function context(answer: Partial<CertResponse> = {}) {
+    const requests: UserCertRequest[] = [];
+    let lookups = 0;
+    const transport: CaTransport = {
+      where: 'http://ca',
+      async call<T>(req: CaRequest): Promise<T> {
+        if (req.Kind === 'Info')
+          return {
+            CaPublicKeys: ['ssh-ed25519 AAAA ca'],
+            ServerId: 's',
+            StsEndpoint: 'https://sts.us-east-1.amazonaws.com',
+            StsRegion: 'us-east-1',
+          } as T;
+        if (req.Kind !== 'User') throw new Error('unexpected');
+        requests.push(req);
+        const signed = await createCertificate(
+          {
+            kind: 'user',
+            publicKey: parsePublicKey(req.PublicKey),
+            serial: 7n,
+            keyId: 'alice',
+            principals: [`${req.SshUsername}@${ARN}`],
+            validAfter: NOW - 60,
+            validBefore: NOW + 3600,
+            criticalOptions: {},
+            extensions: [],
+          },
+          await fileSigner(caKey),
+        );
+        return {
+          Kind: 'User',
+          Certificate: signed.line,
+          KeyId: 'alice',
+          Serial: '7',
+          Principals: [],
+          ValidAfter: NOW - 60,
+          ValidBefore: NOW + 3600,
+          CaPublicKeys: ['ssh-ed25519 AAAA ca'],
+          ...answer,
+        } as T;
+      },
+    };
+    const ec2: InstanceLookup = {
+      region: async () => 'us-east-1',
+      describe: async () => {
+        lookups += 1;
+        return [
+          {
+            instance: { InstanceId: 'i-0123456789abcdef0', PrivateIpAddress: '10.0.0.9' },
+            ownerId: '111122223333',
+          },
+        ];
+      },
+    };
+    const paths = lkpPaths(join(home, String(Math.random()).slice(2)));
+    const ctx: LoginContext = {
+      paths,
+      profileName: 'main',
+      profile,
+      transport: () => transport,
+      credentials: async () => ({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' }),
+      ec2: () => ec2,
+      keys: fileKeyStore(paths.keys('main')),
+      now: () => NOW,
+      progress: () => {},
+    };
+    return { ctx, requests, lookups: () => lookups };
+  }
+
+  it('asks once, then reuses the certificate and the resolved target without AWS calls', async () => {
+    const { ctx, requests, lookups } = context();
+    const first = await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(first).toMatchObject({ arn: ARN, address: '10.0.0.9', cached: false });
+    expect(readFileSync(ctx.paths.knownHosts, 'utf8')).toBe('@cert-authority * ssh-ed25519 AAAA ca\n');
+    const second = await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(second.cached).toBe(true);
+    expect(requests).toHaveLength(1);
+    expect(lookups()).toBe(1);
+    // Another user is another certificate.
+    await prepareLogin(ctx, 'web-1', 'root');
+    expect(requests.map((r) => r.SshUsername)).toEqual(['ec2-user', 'root']);
+  });
+
+  it('always asks when vouchers are given, and sends them', async () => {
+    const { ctx, requests } = context();
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    await prepareLogin(ctx, 'web-1', 'ec2-user', { vouchers: ['lkpv1.x'] });
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.Vouchers).toEqual(['lkpv1.x']);
+  });
+
+  it('connects to the policy TargetAddress through its jumpboxes', async () => {
+    const { ctx } = context({
+      TargetAddress: '10.1.1.1',
+      Jumpboxes: [
+        {
+          Address: 'bastion.example.com',
+          User: 'jump',
+          HostKeyAlias: 'bastion',
+          Certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA j',
+        },
+      ],
+    });
+    const login = await prepareLogin(ctx, 'i-0123456789abcdef0', 'ec2-user');
+    const conf = readFileSync(login.configFile, 'utf8');
+    expect(conf).toMatch(
+      /Match host "i-0123456789abcdef0" user "ec2-user"\n  Hostname 10\.1\.1\.1\n  HostKeyAlias arn:aws:ec2:/,
+    );
+    expect(conf).toMatch(
+      /ProxyJump (lkp-jump-\w+-0)\nHost \1\n  Hostname bastion\.example\.com\n  User jump\n  HostKeyAlias bastion/,
+    );
+  });
+});
