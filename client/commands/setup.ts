@@ -2,7 +2,8 @@ import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../errors.js';
-import { caTransport, fetchInfo } from '../lib/ca-transport.js';
+import { caTransport } from '../lib/ca-transport.js';
+import { fetchCaInfo } from '../lib/certificates.js';
 import { type CaEndpoint, checkProfileName, DEFAULT_PROFILE, DEFAULT_USER, lkpPaths } from '../lib/config.js';
 import { resolveCredentials } from '../lib/credentials.js';
 import { installProfile, uninstall } from '../lib/install.js';
@@ -99,7 +100,7 @@ Examples:
       ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
       credentials: () => resolveCredentials(opts.awsProfile ? { profile: opts.awsProfile } : {}),
     });
-    const info = await fetchInfo(transport);
+    const info = await fetchCaInfo(transport);
     if (!Array.isArray(info.CaPublicKeys) || info.CaPublicKeys.length === 0)
       throw new CliError(`the CA at ${transport.where} published no CA keys`, EXIT.unreachable);
     const result = installProfile(

@@ -57,7 +57,7 @@ export async function callCa<T>(
       { cause: e },
     );
   }
-  const refusal = asCaError(body);
+  const refusal = caRefusal(body);
   if (refusal) throw new CaRequestError(refusal.Code, refusal.Message, response.status);
   if (!response.ok || typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new CaRequestError(
@@ -69,7 +69,8 @@ export async function callCa<T>(
   return body as T;
 }
 
-function asCaError(body: unknown): { Code: ErrorCode; Message: string } | undefined {
+/** The CA's `{ Error: { Code, Message } }`, when `body` is one with a known code. */
+export function caRefusal(body: unknown): { Code: ErrorCode; Message: string } | undefined {
   if (typeof body !== 'object' || body === null || !('Error' in body)) return undefined;
   const error: unknown = body.Error;
   if (typeof error !== 'object' || error === null || !('Code' in error) || !('Message' in error))

@@ -5,13 +5,10 @@
 import aws4 from 'aws4';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import type { ErrorCode } from '../../src/errors.js';
-import type { CaRequest, CertResponse, InfoResponse } from '../../src/protocol.js';
+import type { CaRequest } from '../../src/protocol.js';
 import { CliError, EXIT } from '../errors.js';
-import { CaRequestError, callCa } from './ca-client.js';
+import { CaRequestError, caRefusal, callCa } from './ca-client.js';
 import type { CaEndpoint } from './config.js';
-import { buildIdentityProof } from './proof.js';
-import { parsePublicKey } from '../../src/cert/index.js';
 
 export interface CaTransport {
   /** For messages: the URL or `lambda:<function> (<region>)`. */
@@ -20,14 +17,6 @@ export interface CaTransport {
 }
 
 const TIMEOUT_MS = 15_000;
-const ERROR_CODES: readonly ErrorCode[] = [
-  'BadRequest',
-  'Unauthenticated',
-  'Forbidden',
-  'PolicyError',
-  'Internal',
-];
-
 export function caTransport(
   endpoint: CaEndpoint,
   opts: { awsProfile?: string; credentials?: () => Promise<AwsCredentialIdentity> } = {},
@@ -38,7 +27,12 @@ export function caTransport(
     if (!credentials) throw new Error('an IAM-authenticated Function URL needs credentials');
     return iamUrlTransport(endpoint.url, credentials);
   }
-  return { where: endpoint.url, call: (request) => callCa(endpoint.url, request) };
+  return httpTransport(endpoint.url);
+}
+
+/** `lkp-ca serve` or a Function URL with AuthType NONE: plain JSON over HTTP POST. */
+export function httpTransport(url: string): CaTransport {
+  return { where: url, call: (request) => callCa(url, request) };
 }
 
 /** Function URLs with AuthType AWS_IAM: the POST is SigV4-signed for service `lambda`. */
@@ -142,41 +136,9 @@ export function answerOf<T>(text: string, where: string): T {
   } catch {
     throw new CaRequestError('Transport', `the CA at ${where} answered with something that is not JSON`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
+  const refusal = caRefusal(body);
+  if (refusal) throw new CaRequestError(refusal.Code, refusal.Message);
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || 'Error' in body)
     throw new CaRequestError('Transport', `the CA at ${where} did not answer like an lkp CA`);
-  if ('Error' in body) {
-    const error: unknown = body.Error;
-    const code =
-      typeof error === 'object' && error !== null && 'Code' in error
-        ? ERROR_CODES.find((c) => c === error.Code)
-        : undefined;
-    const message =
-      typeof error === 'object' && error !== null && 'Message' in error && typeof error.Message === 'string'
-        ? error.Message
-        : '';
-    if (code) throw new CaRequestError(code, message);
-    throw new CaRequestError('Transport', `the CA at ${where} did not answer like an lkp CA`);
-  }
   return body as T;
-}
-
-export function fetchInfo(transport: CaTransport): Promise<InfoResponse> {
-  return transport.call<InfoResponse>({ Kind: 'Info' });
-}
-
-/** Kind: User with a proof bound to our key (DESIGN §3.1); the transport-neutral twin of requestCertificate. */
-export async function requestUserCertificate(
-  transport: CaTransport,
-  credentials: AwsCredentialIdentity,
-  ask: { PublicKey: string; RemoteInstanceArn: string; SshUsername: string; Vouchers?: string[] },
-): Promise<CertResponse> {
-  const info = await fetchInfo(transport);
-  const Identity = buildIdentityProof({
-    stsEndpoint: info.StsEndpoint,
-    region: info.StsRegion,
-    serverId: info.ServerId,
-    keyFingerprint: parsePublicKey(ask.PublicKey).fingerprint,
-    credentials,
-  });
-  return transport.call<CertResponse>({ Kind: 'User', ...ask, Identity });
 }

@@ -5,19 +5,24 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { parsePublicKey } from '../../src/cert/index.js';
 import type { CertResponse, InfoResponse } from '../../src/protocol.js';
-import { callCa } from './ca-client.js';
+import { httpTransport, type CaTransport } from './ca-transport.js';
 import { buildIdentityProof } from './proof.js';
 
 export type CertificateAsk =
-  | { Kind: 'User'; PublicKey: string; RemoteInstanceArn: string; SshUsername: string }
+  | { Kind: 'User'; PublicKey: string; RemoteInstanceArn: string; SshUsername: string; Vouchers?: string[] }
   | { Kind: 'Host'; PublicKey: string; HostInstanceArn: string; Principals: string[] };
 
-export function fetchCaInfo(caUrl: string): Promise<InfoResponse> {
-  return callCa<InfoResponse>(caUrl, { Kind: 'Info' });
+/** The CA as a URL (plain HTTP) or any transport (IAM-signed URL, Lambda Invoke). */
+export type CaTarget = string | CaTransport;
+
+const transportOf = (ca: CaTarget): CaTransport => (typeof ca === 'string' ? httpTransport(ca) : ca);
+
+export function fetchCaInfo(ca: CaTarget): Promise<InfoResponse> {
+  return transportOf(ca).call<InfoResponse>({ Kind: 'Info' });
 }
 
 export async function requestCertificate(
-  caUrl: string,
+  ca: CaTarget,
   info: InfoResponse,
   credentials: AwsCredentialIdentity,
   ask: CertificateAsk,
@@ -29,5 +34,5 @@ export async function requestCertificate(
     keyFingerprint: parsePublicKey(ask.PublicKey).fingerprint,
     credentials,
   });
-  return callCa<CertResponse>(caUrl, { ...ask, Identity });
+  return transportOf(ca).call<CertResponse>({ ...ask, Identity });
 }

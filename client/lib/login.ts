@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CertResponse } from '../../src/protocol.js';
 import { CliError, EXIT } from '../errors.js';
-import { caTransport, type CaTransport, requestUserCertificate } from './ca-transport.js';
+import { caTransport, type CaTransport } from './ca-transport.js';
+import { fetchCaInfo, requestCertificate } from './certificates.js';
 import { type CachedCertificate, certCache, fileKey } from './cert-cache.js';
 import { type CaProfile, ensurePrivateDir, type LkpPaths } from './config.js';
 import { resolveCredentials } from './credentials.js';
@@ -79,12 +80,19 @@ export async function prepareLogin(
   const fresh = key ? undefined : generateEd25519(`lkp-${ctx.profileName}`);
   const publicKey = key?.publicKey ?? fresh?.publicKey ?? '';
   ctx.progress(`lkp: requesting a certificate for ${user}@${target.arn} from ${ctx.transport().where}`);
-  const response = await requestUserCertificate(ctx.transport(), await ctx.credentials(), {
-    PublicKey: publicKey,
-    RemoteInstanceArn: target.arn,
-    SshUsername: user,
-    ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
-  });
+  const transport = ctx.transport();
+  const response = await requestCertificate(
+    transport,
+    await fetchCaInfo(transport),
+    await ctx.credentials(),
+    {
+      Kind: 'User',
+      PublicKey: publicKey,
+      RemoteInstanceArn: target.arn,
+      SshUsername: user,
+      ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
+    },
+  );
   if (fresh) key = await ctx.keys.save(fresh, response.ValidBefore - ctx.now());
   if (!key) throw new Error('no key after saving one');
   trustCaKeys(ctx.paths, response.CaPublicKeys);

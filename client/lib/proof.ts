@@ -7,6 +7,8 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import {
   HEADER_KEY_FINGERPRINT,
   HEADER_SERVER_ID,
+  HEADER_VOUCHEE,
+  HEADER_VOUCHER_CONTEXT,
   STS_ACTION_BODY,
   type IdentityProof,
 } from '../../src/protocol.js';
@@ -21,21 +23,27 @@ const PROOF_HEADERS = [
   'Content-Length',
   HEADER_SERVER_ID,
   HEADER_KEY_FINGERPRINT,
+  HEADER_VOUCHEE,
+  HEADER_VOUCHER_CONTEXT,
 ] as const;
 
-/** Signs (does not send) STS GetCallerIdentity with aws4, binding server id and key fingerprint as signed headers. */
-export function buildIdentityProof(opts: {
-  /** Origin of the STS endpoint, as the CA's Info answer gives it. */
-  stsEndpoint: string;
-  region: string;
-  serverId: string;
-  keyFingerprint: string;
-  credentials: AwsCredentialIdentity;
-  now?: Date;
-}): IdentityProof {
+/** What the proof is bound to: the caller's key (§3.1), or for a voucher whom and what for (§3.2). */
+export type ProofBinding = { keyFingerprint: string } | { vouchee: string; voucherContext: string };
+
+/** Signs (does not send) STS GetCallerIdentity with aws4, binding the server id and the binding headers. */
+export function buildIdentityProof(
+  opts: {
+    /** Origin of the STS endpoint, as the CA's Info answer gives it. */
+    stsEndpoint: string;
+    region: string;
+    serverId: string;
+    credentials: AwsCredentialIdentity;
+    now?: Date;
+  } & ProofBinding,
+): IdentityProof {
   const endpoint = parseEndpoint(opts.stsEndpoint);
-  // Every header set here ends up in SignedHeaders: binding the server id and the key to the
-  // signature is what makes a captured proof useless elsewhere (DESIGN §3.1).
+  // Every header set here ends up in SignedHeaders: binding the server id and the key (a voucher:
+  // vouchee and context) to the signature is what makes a captured proof useless elsewhere (DESIGN §3.1).
   const signed = aws4.sign(
     {
       host: endpoint.host,
@@ -50,7 +58,7 @@ export function buildIdentityProof(opts: {
         'X-Amz-Date': amzDate(opts.now ?? new Date()),
         'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
         [HEADER_SERVER_ID]: headerValue('server id', opts.serverId),
-        [HEADER_KEY_FINGERPRINT]: headerValue('key fingerprint', opts.keyFingerprint),
+        ...bindingHeaders(opts),
       },
     },
     {
@@ -84,6 +92,15 @@ function parseEndpoint(stsEndpoint: string): URL {
     );
   }
   return url;
+}
+
+function bindingHeaders(b: ProofBinding): Record<string, string> {
+  if ('keyFingerprint' in b)
+    return { [HEADER_KEY_FINGERPRINT]: headerValue('key fingerprint', b.keyFingerprint) };
+  return {
+    [HEADER_VOUCHEE]: headerValue('vouchee', b.vouchee),
+    [HEADER_VOUCHER_CONTEXT]: headerValue('voucher context', b.voucherContext),
+  };
 }
 
 function headerValue(what: string, value: string): string {
