@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { fetchCaInfo } from '../lib/certificates.js';
-import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 export const caCommand = caUrlOption(
   new Command('ca')
@@ -14,7 +14,7 @@ Examples:
   echo "@cert-authority * $(lkp ca --ca "$CA" | head -1)" >> ~/.ssh/known_hosts`,
     ),
 ).action(async (opts: CaUrlOptions & { json?: boolean }) => {
-  const info = await fetchCaInfo(resolveCaUrl(opts));
+  const info = await fetchCaInfo(resolveCa(opts).target);
   process.stdout.write(
     opts.json ? `${JSON.stringify(info, null, 2)}\n` : info.CaPublicKeys.map((k) => `${k}\n`).join(''),
   );

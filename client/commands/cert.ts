@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { fetchCaInfo, requestCertificate } from '../lib/certificates.js';
 import { resolveCredentials } from '../lib/credentials.js';
-import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface CertOptions extends CaUrlOptions {
   instance: string;
@@ -39,13 +39,13 @@ Example:
            --user ec2-user --key ~/.ssh/id_ed25519.pub`,
     ),
 ).action(async (opts: CertOptions) => {
-  const caUrl = resolveCaUrl(opts);
+  const ca = resolveCa(opts).target;
   if (!existsSync(opts.key))
     throw new CliError(`no public key at ${opts.key}`, EXIT.usage, 'create one with ssh-keygen -t ed25519');
   const publicKey = readFileSync(opts.key, 'utf8').trim();
   const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
-  const info = await fetchCaInfo(caUrl);
-  const cert = await requestCertificate(caUrl, info, credentials, {
+  const info = await fetchCaInfo(ca);
+  const cert = await requestCertificate(ca, info, credentials, {
     Kind: 'User',
     PublicKey: publicKey,
     RemoteInstanceArn: opts.instance,

@@ -7,7 +7,7 @@ import { readInstanceMetadata } from '../lib/host/imds.js';
 import { DEFAULT_HOST_KEY, DEFAULT_SSHD_CONFIG_DIR } from '../lib/host/layout.js';
 import { runHost, type HostOptions } from '../lib/host/run-host.js';
 import { runCommand } from '../lib/host/system.js';
-import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface HostFlags extends CaUrlOptions {
   region?: string;
@@ -49,8 +49,10 @@ Example (EC2 user data, as root):
   lkp host --ca https://abcdefg.lambda-url.eu-west-1.on.aws/`,
     ),
 ).action(async (flags: HostFlags) => {
+  const ca = resolveCa(flags);
   const options: HostOptions = {
-    caUrl: resolveCaUrl(flags),
+    ca: ca.target,
+    caArgs: ca.args,
     ...(flags.region ? { region: flags.region } : {}),
     sshdConfigDir: flags.sshdConfigDir,
     hostKey: flags.hostKey,
@@ -69,8 +71,8 @@ Example (EC2 user data, as root):
   await runHost(options, {
     metadata: () => readInstanceMetadata(),
     caInfo: fetchCaInfo,
-    requestHostCertificate: async (caUrl, info, ask) =>
-      requestCertificate(caUrl, info, await resolveCredentials({}), { Kind: 'Host', ...ask }),
+    requestHostCertificate: async (target, info, ask) =>
+      requestCertificate(target, info, await resolveCredentials({}), { Kind: 'Host', ...ask }),
     run: runCommand,
     now: () => Math.floor(Date.now() / 1000),
     log: (line) => process.stdout.write(`${line}\n`),

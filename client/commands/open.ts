@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { fetchCaInfo, requestCertificate } from '../lib/certificates.js';
 import { resolveCredentials } from '../lib/credentials.js';
-import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface OpenOptions extends CaUrlOptions {
   profile?: string;
@@ -44,7 +44,7 @@ Example:
   lkp open --ca "$LKP_CA_URL" ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0`,
     ),
 ).action(async (target: string, opts: OpenOptions) => {
-  const caUrl = resolveCaUrl(opts);
+  const ca = resolveCa(opts).target;
   const [, user = 'ec2-user', instanceArn] = TARGET.exec(target) ?? [];
   if (instanceArn === undefined)
     throw new CliError(
@@ -53,8 +53,8 @@ Example:
       'for example ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0',
     );
   const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
-  const info = await fetchCaInfo(caUrl);
-  const answer = await requestCertificate(caUrl, info, credentials, {
+  const info = await fetchCaInfo(ca);
+  const answer = await requestCertificate(ca, info, credentials, {
     Kind: 'User',
     PublicKey: throwawayPublicKey(),
     RemoteInstanceArn: instanceArn,

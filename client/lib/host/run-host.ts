@@ -33,9 +33,12 @@ import {
   validateSshdConfig,
   type CommandRunner,
 } from './system.js';
+import type { CaTarget } from '../certificates.js';
 
 export interface HostOptions {
-  caUrl: string;
+  ca: CaTarget;
+  /** `ca` as lkp arguments (`--ca URL` or `--function NAME --ca-region R`), for the renewal job. */
+  caArgs: string[];
   /** Overrides the region IMDS reports (for the instance ARN). */
   region?: string;
   sshdConfigDir: string;
@@ -51,10 +54,10 @@ export interface HostOptions {
 
 export interface HostDeps {
   metadata(): Promise<InstanceMetadata>;
-  caInfo(caUrl: string): Promise<InfoResponse>;
+  caInfo(ca: CaTarget): Promise<InfoResponse>;
   /** Resolves the instance role's credentials and asks the CA (Kind Host). */
   requestHostCertificate(
-    caUrl: string,
+    ca: CaTarget,
     info: InfoResponse,
     ask: { PublicKey: string; HostInstanceArn: string; Principals: string[] },
   ): Promise<CertResponse>;
@@ -80,7 +83,7 @@ export async function runHost(o: HostOptions, d: HostDeps): Promise<HostReport> 
   const layout = hostLayout(o);
   const metadata = await d.metadata();
   const arn = o.region ? instanceArn({ ...metadata, region: o.region }) : metadata.instanceArn;
-  const info = await d.caInfo(o.caUrl);
+  const info = await d.caInfo(o.ca);
   const sshdConfigText = readIfExists(layout.sshdConfig);
   if (sshdConfigText === undefined)
     throw new Error(`no sshd configuration at ${layout.sshdConfig}: install openssh-server first`);
@@ -117,7 +120,7 @@ export async function runHost(o: HostOptions, d: HostDeps): Promise<HostReport> 
     d.log(`would request a host certificate for ${arn} (${renewal}), names: ${requested.join(', ')}`);
   } else {
     d.log(`requesting a host certificate for ${arn} (${renewal})`);
-    const cert = await d.requestHostCertificate(o.caUrl, info, {
+    const cert = await d.requestHostCertificate(o.ca, info, {
       PublicKey: hostPublicKey,
       HostInstanceArn: arn,
       Principals: requested,
@@ -203,7 +206,7 @@ function renewalJob(o: HostOptions, layout: HostLayout, lifetime: number, instan
   const command = [
     ...o.lkpCommand,
     'host',
-    ...['--ca', o.caUrl],
+    ...o.caArgs,
     ...(o.region ? ['--region', o.region] : []),
     ...['--sshd-config-dir', o.sshdConfigDir, '--host-key', o.hostKey],
     ...o.principals.flatMap((p) => ['--principal', p]),

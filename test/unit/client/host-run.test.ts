@@ -55,7 +55,8 @@ beforeEach(async () => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const options = (overrides: Partial<HostOptions> = {}): HostOptions => ({
-  caUrl: 'http://127.0.0.1:9/',
+  ca: 'http://127.0.0.1:9/',
+  caArgs: ['--ca', 'http://127.0.0.1:9/'],
   sshdConfigDir: '/etc/ssh/sshd_config.d',
   hostKey: '/etc/ssh/ssh_host_ed25519_key',
   principals: [],
