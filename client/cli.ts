@@ -9,6 +9,7 @@ import { openCommand } from './commands/open.js';
 import { setupCommand } from './commands/setup.js';
 import { sshMatchCommand } from './commands/ssh-match.js';
 import { sshCommand } from './commands/ssh.js';
+import { vouchCommand } from './commands/vouch.js';
 import { syncUsersCommand } from './commands/host-sync-users.js';
 import { policyCommand } from './commands/policy.js';
 import { exitWith } from './errors.js';
@@ -25,7 +26,8 @@ const program = new Command()
   .addCommand(policyCommand)
   .addCommand(hostCommand.addCommand(syncUsersCommand))
   .addCommand(doctorCommand)
-  .addCommand(openCommand);
+  .addCommand(openCommand)
+  .addCommand(vouchCommand);
 
 try {
   await program.parseAsync();

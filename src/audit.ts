@@ -26,6 +26,8 @@ export interface AuditRecord {
   requestId?: string;
   sourceIp?: string;
   caller?: string;
+  /** ARNs of the verified vouchers the policy was given (never their tokens). */
+  vouchers?: string[];
   target?: string;
   sshUsername?: string;
   requestedPrincipals?: string[];
@@ -57,6 +59,7 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
   'requestId',
   'sourceIp',
   'caller',
+  'vouchers',
   'target',
   'sshUsername',
   'requestedPrincipals',

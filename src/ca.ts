@@ -25,12 +25,14 @@ import type {
   InfoResponse,
   JumpboxCertificate,
   LkpIdentity,
+  LkpVoucher,
   UserCertRequest,
 } from './protocol.js';
 import { parseRequest, parseRequestBody } from './request.js';
 import type { Signer } from './signer/signer.js';
 import { buildTemplate, jumpboxTemplate } from './template.js';
 import type { InstanceDirectory } from './ec2.js';
+import { verifyVouchers } from './identity/voucher.js';
 
 export type IdentityVerifier = (
   proof: IdentityProof,
@@ -114,9 +116,14 @@ async function issue(
 
   const who = await deps.verifyIdentity(req.Identity, publicKey.fingerprint, now);
   record.caller = who.Arn;
+  // DESIGN §3.2 Vouchers: verified like the caller (same STS endpoint, same rules), and only once the
+  // caller is authenticated, so an anonymous request cannot make the CA call STS.
+  const vouchers =
+    req.Kind === 'User' && req.Vouchers ? await verifyVouchers(req.Vouchers, who, deps.config, now) : [];
+  if (vouchers.length > 0) record.vouchers = vouchers.map((v) => v.Arn);
 
   record.policy = deps.policy.name;
-  const grant = await authorize(req, who, publicKey, deps, meta);
+  const grant = await authorize(req, who, vouchers, publicKey, deps, meta);
 
   const template = buildTemplate(
     { req, who, publicKey, grant, serial: randomSerial(deps.random), now },
@@ -160,6 +167,7 @@ async function issue(
 async function authorize(
   req: UserCertRequest | HostCertRequest,
   who: LkpIdentity,
+  vouchers: LkpVoucher[],
   publicKey: SshPublicKey,
   deps: CaDeps,
   meta: RequestMeta,
@@ -184,6 +192,7 @@ async function authorize(
     SshUsername: req.SshUsername,
     PublicKeyFingerprint: publicKey.fingerprint,
     ...(meta.sourceIp !== undefined ? { SourceIp: meta.sourceIp } : {}),
+    ...(vouchers.length > 0 ? { Vouchers: vouchers } : {}),
   });
 }
 

@@ -18,6 +18,8 @@ export interface CaConfig {
   userCertTtlSeconds: number;
   hostCertTtlSeconds: number;
   clockSkewSeconds: number;
+  /** LKP_VOUCHER_MAX_AGE: how long after signing a voucher is accepted (DESIGN §3.2 Vouchers). */
+  voucherMaxAgeSeconds: number;
   policyTimeoutMs: number;
   /** The CA's own account (LKP_CA_ACCOUNT, or the Lambda context); undefined when unknown. */
   caAccount: string | undefined;
@@ -64,6 +66,7 @@ const LIMITS = {
   LKP_USER_CERT_TTL: { def: 3600, min: 60, max: 7 * 86400 },
   LKP_HOST_CERT_TTL: { def: 30 * 86400, min: 3600, max: 366 * 86400 },
   LKP_CLOCK_SKEW: { def: 300, min: 5, max: 900 },
+  LKP_VOUCHER_MAX_AGE: { def: 900, min: 60, max: 3600 },
   LKP_POLICY_TIMEOUT_MS: { def: 5000, min: 100, max: 60_000 },
 } as const;
 
@@ -136,6 +139,7 @@ export function loadConfig(
     userCertTtlSeconds: integer('LKP_USER_CERT_TTL'),
     hostCertTtlSeconds: integer('LKP_HOST_CERT_TTL'),
     clockSkewSeconds: integer('LKP_CLOCK_SKEW'),
+    voucherMaxAgeSeconds: integer('LKP_VOUCHER_MAX_AGE'),
     policyTimeoutMs: integer('LKP_POLICY_TIMEOUT_MS'),
     caAccount,
     verifyTargets: verifyTargets === 'off' ? 'off' : 'own',

@@ -7,6 +7,13 @@ export const STS_ACTION_BODY = 'Action=GetCallerIdentity&Version=2011-06-15';
 export const HEADER_SERVER_ID = 'X-Lkp-Server-Id';
 export const HEADER_KEY_FINGERPRINT = 'X-Lkp-Key-Fingerprint';
 export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Voucher proofs (DESIGN §3.2 Vouchers) bind whom they vouch for and in what context instead of a key. */
+export const HEADER_VOUCHEE = 'X-Lkp-Vouchee';
+export const HEADER_VOUCHER_CONTEXT = 'X-Lkp-Voucher-Context';
+/** A voucher token is this prefix + base64url(JSON of an IdentityProof signed by the voucher). */
+export const VOUCHER_PREFIX = 'lkpv1.';
+export const MAX_VOUCHER_BYTES = 8 * 1024;
+export const MAX_VOUCHERS = 8;
 
 /** A signed, unsent STS GetCallerIdentity request (DESIGN §3.1). */
 export interface IdentityProof {

@@ -5,6 +5,7 @@
 import { badRequest } from './errors.js';
 import {
   MAX_REQUEST_BYTES,
+  MAX_VOUCHERS,
   type CaRequest,
   type HostCertRequest,
   type IdentityProof,
@@ -16,7 +17,6 @@ type Json = Record<string, unknown>;
 const MAX_STRING = 8 * 1024;
 const MAX_HEADERS = 16;
 const MAX_HOST_PRINCIPALS = 32;
-const MAX_VOUCHERS = 8;
 
 /** POSIX portable user name, not starting with '-' or a digit, at most 32 characters. */
 export const SSH_USERNAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
@@ -80,12 +80,9 @@ function parseUserRequest(req: Json): UserCertRequest {
     RemoteInstanceArn: remoteInstanceArn,
     SshUsername: sshUsername,
   };
-  if (req.Vouchers !== undefined) {
-    const vouchers = stringArray(req.Vouchers, 'Vouchers', MAX_VOUCHERS);
-    // Unverified vouchers must never reach a policy (LastKeypair's mistake); until this CA verifies them, refuse.
-    if (vouchers.length > 0)
-      throw badRequest('this CA does not verify vouchers yet; send the request without Vouchers');
-  }
+  // Tokens only: src/identity/voucher.ts decodes and verifies them once the caller is authenticated.
+  const vouchers = stringArray(req.Vouchers ?? [], 'Vouchers', MAX_VOUCHERS);
+  if (vouchers.length > 0) parsed.Vouchers = vouchers;
   return parsed;
 }
 
@@ -109,21 +106,22 @@ function parseHostRequest(req: Json): HostCertRequest {
   };
 }
 
-function parseIdentityProof(raw: unknown): IdentityProof {
-  const proof = object(raw, 'Identity');
-  onlyFields(proof, 'Identity', ['Method', 'Url', 'Body', 'Headers']);
-  const headers = object(proof.Headers, 'Identity.Headers');
+/** The shape of a proof: the request's Identity, or the proof inside a voucher token (`what` names it). */
+export function parseIdentityProof(raw: unknown, what = 'Identity'): IdentityProof {
+  const proof = object(raw, what);
+  onlyFields(proof, what, ['Method', 'Url', 'Body', 'Headers']);
+  const headers = object(proof.Headers, `${what}.Headers`);
   const entries = Object.entries(headers);
-  if (entries.length > MAX_HEADERS) throw badRequest(`Identity.Headers has more than ${MAX_HEADERS} headers`);
+  if (entries.length > MAX_HEADERS) throw badRequest(`${what}.Headers has more than ${MAX_HEADERS} headers`);
   const parsedHeaders: Record<string, string | number> = {};
   for (const [name, value] of entries) {
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) parsedHeaders[name] = value;
-    else parsedHeaders[name] = string(value, `Identity.Headers.${printable(name)}`);
+    else parsedHeaders[name] = string(value, `${what}.Headers.${printable(name)}`);
   }
   return {
-    Method: string(proof.Method, 'Identity.Method'),
-    Url: string(proof.Url, 'Identity.Url'),
-    Body: string(proof.Body, 'Identity.Body'),
+    Method: string(proof.Method, `${what}.Method`),
+    Url: string(proof.Url, `${what}.Url`),
+    Body: string(proof.Body, `${what}.Body`),
     Headers: parsedHeaders,
   };
 }

@@ -50,7 +50,7 @@ export function resolveCa(opts: CaUrlOptions): ResolvedCa {
   return { target: httpTransport(url), args: ['--ca', url] };
 }
 
-export function resolveCaUrl(opts: CaUrlOptions): string {
+function resolveCaUrl(opts: CaUrlOptions): string {
   if (!opts.ca)
     throw new CliError('no CA given', EXIT.usage, 'pass --ca <url> or --function <name>, or set LKP_CA_URL');
   try {

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { fetchCaInfo } from '../lib/certificates.js';
 import { resolveCredentials } from '../lib/credentials.js';
 import { buildVoucher } from '../lib/voucher.js';
-import { caUrlOption, type CaUrlOptions, resolveCaUrl } from './shared.js';
+import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface VouchOptions extends CaUrlOptions {
   for: string;
@@ -34,9 +34,9 @@ Example:
   lkp ssh i-0123456789abcdef0 --voucher lkpv1.eyJNZXRob2QiOi…`,
     ),
 ).action(async (opts: VouchOptions) => {
-  const caUrl = resolveCaUrl(opts);
+  const ca = resolveCa(opts).target;
   const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
-  const info = await fetchCaInfo(caUrl);
+  const info = await fetchCaInfo(ca);
   const token = buildVoucher({
     stsEndpoint: info.StsEndpoint,
     region: info.StsRegion,

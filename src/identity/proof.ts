@@ -8,6 +8,8 @@ import { internal, unauthenticated } from '../errors.js';
 import {
   HEADER_KEY_FINGERPRINT,
   HEADER_SERVER_ID,
+  HEADER_VOUCHEE,
+  HEADER_VOUCHER_CONTEXT,
   STS_ACTION_BODY,
   type IdentityProof,
 } from '../protocol.js';
@@ -19,42 +21,64 @@ export interface StsProof {
   body: string;
 }
 
-export interface ProofExpectations {
+interface CommonExpectations {
   stsEndpoint: string;
   region: string;
   serverId: string;
-  keyFingerprint: string;
   clockSkewSeconds: number;
   now: Date;
 }
 
-const ALLOWED_HEADERS = [
+/** A caller's proof: bound to the key the request asks a certificate for (§3.1). */
+export interface ProofExpectations extends CommonExpectations {
+  keyFingerprint: string;
+}
+
+/**
+ * A voucher (§3.2 Vouchers): bound to whom it vouches for and in what context instead of a key,
+ * and accepted for up to maxAgeSeconds after signing, since it travels from one person to another.
+ */
+export interface VoucherExpectations extends CommonExpectations {
+  voucher: { maxAgeSeconds: number };
+}
+
+const COMMON_HEADERS = [
   'Authorization',
   'Host',
   'X-Amz-Date',
   'X-Amz-Security-Token',
   'Content-Type',
   HEADER_SERVER_ID,
-  HEADER_KEY_FINGERPRINT,
   'Content-Length',
 ] as const;
-type AllowedHeader = (typeof ALLOWED_HEADERS)[number];
+/** Headers that bind a proof to its use; each kind of proof requires and signs its own, and allows no other. */
+const BINDING_HEADERS = [HEADER_KEY_FINGERPRINT, HEADER_VOUCHEE, HEADER_VOUCHER_CONTEXT] as const;
+type AllowedHeader = (typeof COMMON_HEADERS)[number] | (typeof BINDING_HEADERS)[number];
 type HeaderMap = ReadonlyMap<AllowedHeader, string>;
 
-const REQUIRED_HEADERS: readonly AllowedHeader[] = [
+const COMMON_REQUIRED: readonly AllowedHeader[] = [
   'Authorization',
   'Host',
   'X-Amz-Date',
   'Content-Type',
   HEADER_SERVER_ID,
-  HEADER_KEY_FINGERPRINT,
 ];
+
+/** What distinguishes a caller's proof from a voucher: its name in messages, binding headers and age limit. */
+interface ProofKind {
+  /** e.g. "identity proof", for messages. */
+  name: string;
+  article: string;
+  binding: readonly AllowedHeader[];
+  /** How old the proof may be; undefined: the clock skew, as for a caller's proof. */
+  maxAgeSeconds?: number;
+}
 const ACCEPTED_BODIES: readonly string[] = [STS_ACTION_BODY, 'Action=GetCallerIdentity'];
 const ACCEPTED_CONTENT_TYPES: readonly string[] = [
   'application/x-www-form-urlencoded; charset=utf-8',
   'application/x-www-form-urlencoded',
 ];
-const ALWAYS_SIGNED = ['host', 'x-amz-date', 'x-lkp-server-id', 'x-lkp-key-fingerprint'];
+const ALWAYS_SIGNED = ['host', 'x-amz-date', 'x-lkp-server-id'];
 const PROOF_FIELDS = ['Method', 'Url', 'Body', 'Headers'];
 
 interface Sigv4Authorization {
@@ -71,24 +95,54 @@ interface ProofShape {
   Headers: Record<string, unknown>;
 }
 
-export function parseStsProof(proof: IdentityProof, expect: ProofExpectations): StsProof {
+/**
+ * A caller's proof (ProofExpectations) or a voucher (VoucherExpectations): the same §3.1 guards,
+ * differing only in the binding headers and the age limit. For a voucher, the returned headers
+ * hold the signed X-Lkp-Vouchee and X-Lkp-Voucher-Context; their values are the caller's to judge.
+ */
+export function parseStsProof(
+  proof: IdentityProof,
+  expect: ProofExpectations | VoucherExpectations,
+): StsProof {
+  const kind = proofKind(expect);
   const endpoint = configuredEndpoint(expect.stsEndpoint);
   const p = checkProofShape(proof);
   checkMethod(p.Method);
   checkUrl(p.Url, endpoint);
   checkBody(p.Body);
-  const headers = readHeaders(p.Headers);
-  checkRequiredHeaders(headers);
+  const headers = readHeaders(p.Headers, kind);
+  checkRequiredHeaders(headers, kind);
   checkContentType(get(headers, 'Content-Type'));
   checkContentLength(headers.get('Content-Length'), p.Body);
   checkHost(get(headers, 'Host'), endpoint);
-  checkAmzDate(get(headers, 'X-Amz-Date'), expect.now, expect.clockSkewSeconds);
+  checkAmzDate(get(headers, 'X-Amz-Date'), expect.now, expect.clockSkewSeconds, kind);
   const auth = parseAuthorization(get(headers, 'Authorization'));
   checkCredentialScope(auth, expect.region, get(headers, 'X-Amz-Date'));
-  checkSignedHeaders(auth.signedHeaders, headers);
+  checkSignedHeaders(auth.signedHeaders, headers, kind);
   checkServerId(get(headers, HEADER_SERVER_ID), expect.serverId);
-  checkKeyFingerprint(get(headers, HEADER_KEY_FINGERPRINT), expect.keyFingerprint);
+  if ('keyFingerprint' in expect)
+    checkKeyFingerprint(get(headers, HEADER_KEY_FINGERPRINT), expect.keyFingerprint);
   return { url: p.Url, body: p.Body, headers: outgoingHeaders(headers, p.Body) };
+}
+
+/**
+ * §3.1 binds a caller's proof to its key; a voucher binds whom and what for instead (§3.2). Neither
+ * may carry the other's headers, so a caller's proof is no voucher and a voucher no caller's proof.
+ */
+function proofKind(expect: ProofExpectations | VoucherExpectations): ProofKind {
+  if ('voucher' in expect) {
+    return {
+      name: 'voucher',
+      article: 'a voucher',
+      binding: [HEADER_VOUCHEE, HEADER_VOUCHER_CONTEXT],
+      maxAgeSeconds: expect.voucher.maxAgeSeconds,
+    };
+  }
+  return {
+    name: 'identity proof',
+    article: 'an identity proof',
+    binding: [HEADER_KEY_FINGERPRINT],
+  };
 }
 
 /** §3.1: the CA only ever talks to its configured endpoint, so that endpoint must itself be a plain origin. */
@@ -154,12 +208,12 @@ function checkBody(body: string): void {
 }
 
 /** §3.1: allow-listed names only, one of each (case-insensitive), values that cannot split an HTTP header. */
-function readHeaders(raw: Record<string, unknown>): HeaderMap {
+function readHeaders(raw: Record<string, unknown>, kind: ProofKind): HeaderMap {
+  const allowed: readonly AllowedHeader[] = [...COMMON_HEADERS, ...kind.binding];
   const headers = new Map<AllowedHeader, string>();
   for (const [name, value] of Object.entries(raw)) {
-    const canonical = ALLOWED_HEADERS.find((h) => h.toLowerCase() === name.toLowerCase());
-    if (!canonical)
-      throw unauthenticated(`header ${printableName(name)} is not allowed in an identity proof`);
+    const canonical = allowed.find((h) => h.toLowerCase() === name.toLowerCase());
+    if (!canonical) throw unauthenticated(`header ${printableName(name)} is not allowed in ${kind.article}`);
     if (headers.has(canonical)) throw unauthenticated(`header ${canonical} appears more than once`);
     headers.set(canonical, headerValue(canonical, value));
   }
@@ -179,9 +233,9 @@ function headerValue(name: AllowedHeader, value: unknown): string {
 }
 
 /** §3.1: a proof without these cannot be bound to this CA, this key and this moment. */
-function checkRequiredHeaders(headers: HeaderMap): void {
-  const missing = REQUIRED_HEADERS.filter((h) => !headers.has(h));
-  if (missing.length > 0) throw unauthenticated(`identity proof is missing header(s) ${missing.join(', ')}`);
+function checkRequiredHeaders(headers: HeaderMap, kind: ProofKind): void {
+  const missing = [...COMMON_REQUIRED, ...kind.binding].filter((h) => !headers.has(h));
+  if (missing.length > 0) throw unauthenticated(`${kind.name} is missing header(s) ${missing.join(', ')}`);
 }
 
 /** §3.1: the body is a form; any other type would make STS read it differently. */
@@ -206,14 +260,22 @@ function checkHost(value: string, endpoint: URL): void {
   }
 }
 
-/** §3.1: a fresh date limits how long a captured proof is worth anything. */
-function checkAmzDate(value: string, now: Date, skewSeconds: number): void {
+/**
+ * §3.1: a fresh date limits how long a captured proof is worth anything. A voucher may be older
+ * (LKP_VOUCHER_MAX_AGE, §3.2) but, like any proof, no further in the future than the clock skew.
+ */
+function checkAmzDate(value: string, now: Date, skewSeconds: number, kind: ProofKind): void {
   const signedAt = parseAmzDate(value);
-  const awaySeconds = Math.round(Math.abs(signedAt - now.getTime()) / 1000);
+  const ageMs = now.getTime() - signedAt;
+  const awaySeconds = Math.round(Math.abs(ageMs) / 1000);
+  const ownAgeLimit = ageMs > 0 && kind.maxAgeSeconds !== undefined;
+  const allowed = ageMs > 0 ? (kind.maxAgeSeconds ?? skewSeconds) : skewSeconds;
   // negated so that a NaN clock or skew fails closed
-  if (!(awaySeconds <= skewSeconds)) {
+  if (!(awaySeconds <= allowed)) {
     throw unauthenticated(
-      `X-Amz-Date is ${awaySeconds} s away from the CA clock (allowed ${skewSeconds} s); check your clock`,
+      ownAgeLimit
+        ? `${kind.name} was signed ${awaySeconds} s ago (allowed ${allowed} s); ask for a fresh one`
+        : `X-Amz-Date is ${awaySeconds} s away from the CA clock (allowed ${allowed} s); check your clock`,
     );
   }
 }
@@ -282,7 +344,7 @@ function checkCredentialScope(auth: Sigv4Authorization, region: string, amzDate:
 }
 
 /** §3.1: the binding headers only bind if STS verified them, i.e. if they are signed. */
-function checkSignedHeaders(signed: readonly string[], headers: HeaderMap): void {
+function checkSignedHeaders(signed: readonly string[], headers: HeaderMap, kind: ProofKind): void {
   for (let i = 1; i < signed.length; i++) {
     if ((signed[i - 1] ?? '') >= (signed[i] ?? '')) {
       throw unauthenticated('Authorization SignedHeaders must be sorted and without duplicates');
@@ -292,9 +354,11 @@ function checkSignedHeaders(signed: readonly string[], headers: HeaderMap): void
   const absent = signed.find((h) => !present.has(h));
   if (absent !== undefined)
     throw unauthenticated(`Authorization SignedHeaders names ${absent}, which is not sent`);
-  const mustSign = present.has('x-amz-security-token')
-    ? [...ALWAYS_SIGNED, 'x-amz-security-token']
-    : ALWAYS_SIGNED;
+  const mustSign = [
+    ...ALWAYS_SIGNED,
+    ...kind.binding.map((h) => h.toLowerCase()),
+    ...(present.has('x-amz-security-token') ? ['x-amz-security-token'] : []),
+  ];
   const unsigned = mustSign.filter((h) => !signed.includes(h));
   if (unsigned.length > 0)
     throw unauthenticated(`Authorization SignedHeaders must include ${unsigned.join(', ')}`);

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       userCertTtlSeconds: 3600,
       hostCertTtlSeconds: 2592000,
       clockSkewSeconds: 300,
+      voucherMaxAgeSeconds: 900,
       policyTimeoutMs: 5000,
     });
     expect(Object.isFrozen(cfg)).toBe(true);
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
       LKP_USER_CERT_TTL: '900',
       LKP_HOST_CERT_TTL: '86400',
       LKP_CLOCK_SKEW: '60',
+      LKP_VOUCHER_MAX_AGE: '600',
       LKP_POLICY_TIMEOUT_MS: '2000',
     });
     expect(cfg).toMatchObject({
@@ -58,6 +60,7 @@ describe('loadConfig', () => {
       userCertTtlSeconds: 900,
       hostCertTtlSeconds: 86400,
       clockSkewSeconds: 60,
+      voucherMaxAgeSeconds: 600,
       policyTimeoutMs: 2000,
     });
   });
@@ -104,6 +107,8 @@ describe('loadConfig', () => {
     ['LKP_USER_CERT_TTL', '1h', /LKP_USER_CERT_TTL must be a whole number/],
     ['LKP_HOST_CERT_TTL', '99999999', /LKP_HOST_CERT_TTL must be a whole number/],
     ['LKP_CLOCK_SKEW', '-1', /LKP_CLOCK_SKEW must be a whole number/],
+    ['LKP_VOUCHER_MAX_AGE', '59', /LKP_VOUCHER_MAX_AGE must be a whole number from 60 to 3600/],
+    ['LKP_VOUCHER_MAX_AGE', '3601', /LKP_VOUCHER_MAX_AGE must be a whole number from 60 to 3600/],
     ['LKP_POLICY_TIMEOUT_MS', '5', /LKP_POLICY_TIMEOUT_MS must be a whole number/],
   ])('refuses %s=%s', (name, value, message) => {
     const problems = problemsOf({ ...base, [name]: value });
