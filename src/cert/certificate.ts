@@ -2,7 +2,6 @@
  * The OpenSSH certificate encoder and a strict decoder (PROTOCOL.certkeys). DESIGN §2: our own
  * encoder, so the signature can come from KMS and RSA never falls back to SHA-1.
  */
-import { randomBytes } from 'node:crypto';
 import { badRequest, internal } from '../errors.js';
 import type { Signer } from '../signer/signer.js';
 import { verifySshSignature } from '../signer/ssh-signature.js';
@@ -13,6 +12,7 @@ import {
   SUPPORTED_KEY_TYPES,
   type SshPublicKey,
 } from './keys.js';
+import { pooledRandomBytes } from './random.js';
 import { sshString, SshReader, uint32, uint64 } from './wire.js';
 
 export interface CertificateTemplate {
@@ -82,7 +82,7 @@ const EXTENSIONS: ReadonlySet<string> = new Set([
 export async function createCertificate(
   t: CertificateTemplate,
   signer: Signer,
-  random: Random = randomBytes,
+  random: Random = pooledRandomBytes,
 ): Promise<SignedCertificate> {
   const fields = checkTemplate(t);
   const certType = certTypeOf(t.publicKey.type);
@@ -105,15 +105,28 @@ export async function createCertificate(
   ]);
   const signature = await signer.sign(signed);
   // Check the finished certificate: a mis-mapped KMS algorithm must fail here, not in sshd.
-  if (!verifySshSignature(publicKeyFromBlob(signer.publicKeyBlob), signature, signed)) {
+  if (!verifySshSignature(signerKey(signer), signature, signed)) {
     throw internal('the CA signer produced a signature that does not verify');
   }
   const blob = Buffer.concat([signed, sshString(signature)]);
   return { line: `${certType} ${blob.toString('base64')} ${t.keyId}`, blob };
 }
 
+// Parsed once per signer key blob (the signer's key is fixed for its life), so the verification
+// above also reuses one imported node:crypto key.
+const signerKeys = new WeakMap<Buffer, SshPublicKey>();
+
+function signerKey(signer: Signer): SshPublicKey {
+  let key = signerKeys.get(signer.publicKeyBlob);
+  if (key === undefined) {
+    key = publicKeyFromBlob(signer.publicKeyBlob);
+    signerKeys.set(signer.publicKeyBlob, key);
+  }
+  return key;
+}
+
 /** A random, non-zero 64-bit serial (DESIGN §3.5). */
-export function randomSerial(random: Random = randomBytes): bigint {
+export function randomSerial(random: Random = pooledRandomBytes): bigint {
   for (;;) {
     const serial = random(8).readBigUInt64BE(0);
     if (serial !== 0n) return serial;

@@ -90,12 +90,19 @@ export function readKeyBody(reader: SshReader, type: string): SshPublicKey {
   return { type, blob, fingerprint: fingerprintOf(blob), bits };
 }
 
+// Importing a key costs as much as verifying with it; the CA key is used for every certificate.
+const keyObjects = new WeakMap<SshPublicKey, KeyObject>();
+
 /** The node:crypto key of an ed25519, ECDSA or RSA public key (security keys have no node equivalent). */
 export function publicKeyObject(key: SshPublicKey): KeyObject {
+  const cached = keyObjects.get(key);
+  if (cached !== undefined) return cached;
   const reader = keyReader(key.blob);
   const { jwk } = readKeyFields(reader, reader.ascii());
   if (!jwk) throw badRequest(`${key.type} keys cannot be used here`);
-  return createPublicKey({ key: jwk, format: 'jwk' });
+  const keyObject = createPublicKey({ key: jwk, format: 'jwk' });
+  keyObjects.set(key, keyObject);
+  return keyObject;
 }
 
 export function ecdsaCurveOf(typeOrAlgorithm: string): EcdsaCurve | undefined {

@@ -1,0 +1,129 @@
+/**
+ * The figures of one run as a table (stdout and docs/performance.md) with each target and
+ * PASS/MISS, and as bench/results.json, whose keys stay stable so runs can be compared.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ClientFigures } from './client.js';
+import type { ColdStartFigures } from './cold-start.js';
+import type { RequestFigures } from './request.js';
+import type { CaKeyName, SigningFigures } from './signing.js';
+import { round } from './stats.js';
+
+export interface BenchResults {
+  signing: Record<CaKeyName, SigningFigures>;
+  request: RequestFigures['levels'];
+  rssMb: number | undefined;
+  coldStartMs: number;
+  bundleBytes: number;
+  coldStart: ColdStartFigures;
+  client: ClientFigures;
+  run: { date: string; node: string; cpus: number; cpuModel: string; durationS: number };
+}
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  status: 'PASS' | 'MISS' | '';
+}
+
+const MB = 1_000_000;
+
+export function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  const add = (figure: string, value: number | undefined, unit: string, target?: [string, boolean]) =>
+    out.push({
+      figure,
+      value: value === undefined ? 'n/a' : `${round(value)} ${unit}`.trim(),
+      target: target?.[0] ?? '',
+      status: target === undefined ? '' : value !== undefined && target[1] ? 'PASS' : 'MISS',
+    });
+  for (const [name, s] of Object.entries(r.signing)) {
+    add(`signing ${name}: lkp certs/s (1 core)`, s.certsPerSecond, '/s');
+    add(`signing ${name}: ssh-keygen -s certs/s`, s.sshKeygenCertsPerSecond, '/s');
+    add(`signing ${name}: ratio`, s.ratio, 'x', name === 'ed25519' ? ['>= 50x', s.ratio >= 50] : undefined);
+  }
+  for (const [level, l] of Object.entries(r.request)) {
+    const c16 = level === 'c16';
+    add(`request ${level}: p50 / p99`, l.p50Ms, `ms / ${round(l.p99Ms)} ms`);
+    add(`request ${level}: requests/s`, l.rps, '/s');
+    const standins = Object.entries(l.standins).map(([name, s]) => `${name} ${round(s.p50Ms, 2)}`);
+    out.push({
+      figure: `request ${level}: stand-ins p50 (ms)`,
+      value: standins.join(', '),
+      target: '',
+      status: '',
+    });
+    add(
+      `request ${level}: CA overhead p50`,
+      l.caOverheadP50Ms,
+      'ms',
+      c16 ? ['< 2 ms', l.caOverheadP50Ms < 2] : undefined,
+    );
+    add(
+      `request ${level}: CA overhead p99`,
+      l.caOverheadP99Ms,
+      'ms',
+      c16 ? ['< 10 ms', l.caOverheadP99Ms < 10] : undefined,
+    );
+    add(`request ${level}: CA CPU per request`, l.caCpuMsPerRequest, 'ms');
+  }
+  add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
+  add('cold start: spawn to first certificate', r.coldStartMs, 'ms', ['< 150 ms', r.coldStartMs < 150]);
+  add(
+    'cold start: node start / module load / first invoke',
+    r.coldStart.nodeStartMs,
+    `ms / ${round(r.coldStart.moduleLoadMs)} ms / ${round(r.coldStart.firstInvokeMs)} ms`,
+  );
+  add('bundle size (handler.cjs)', r.bundleBytes / MB, 'MB', ['< 1 MB', r.bundleBytes < MB]);
+  add('client: lkp ssh (cached cert) added to ssh', r.client.addedMs, 'ms', [
+    '< 50 ms',
+    r.client.addedMs < 50,
+  ]);
+  add('client: lkp ssh cached / plain ssh', r.client.cachedLkpSshMs, `ms / ${round(r.client.plainSshMs)} ms`);
+  add('client: first connection (fresh certificate)', r.client.firstConnectionMs, 'ms');
+  return out;
+}
+
+export function printTable(table: Row[]): string {
+  const width = (key: keyof Row) => Math.max(key.length, ...table.map((row) => row[key].length));
+  const w = { figure: width('figure'), value: width('value'), target: width('target') };
+  const line = (row: Row) =>
+    `${row.figure.padEnd(w.figure)}  ${row.value.padStart(w.value)}  ${row.target.padEnd(w.target)}  ${row.status}`.trimEnd();
+  return [
+    line({ figure: 'figure', value: 'value', target: 'target', status: '' }),
+    '-'.repeat(w.figure + w.value + w.target + 12),
+    ...table.map(line),
+  ].join('\n');
+}
+
+export function markdownTable(table: Row[]): string {
+  return [
+    '| figure | value | target | |',
+    '|---|---:|---|---|',
+    ...table.map((r) => `| ${r.figure} | ${r.value} | ${r.target} | ${r.status} |`),
+  ].join('\n');
+}
+
+export function writeResults(path: string, r: BenchResults): void {
+  writeFileSync(
+    path,
+    `${JSON.stringify(r, (_key, value: unknown) => (typeof value === 'number' ? round(value, 4) : value), 2)}\n`,
+  );
+}
+
+const START = '<!-- bench:latest-run:start -->';
+const END = '<!-- bench:latest-run:end -->';
+
+/** Replaces the "latest run" block of docs/performance.md; a doc without the markers is left alone. */
+export function updateDoc(path: string, r: BenchResults, table: Row[]): boolean {
+  if (!existsSync(path)) return false;
+  const doc = readFileSync(path, 'utf8');
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) return false;
+  const machine = `${r.run.date}, Node ${r.run.node}, ${r.run.cpus} × ${r.run.cpuModel}, ${round(r.run.durationS)} s`;
+  const block = `${START}\n_${machine}_\n\n${markdownTable(table)}\n`;
+  writeFileSync(path, doc.slice(0, start) + block + doc.slice(end));
+  return true;
+}

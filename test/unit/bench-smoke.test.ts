@@ -1,0 +1,98 @@
+/**
+ * The benchmark functions run end to end with minimal work and return the shape results.json
+ * keeps. No timing is asserted: figures belong to `npm run bench`, not to tests.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchColdStart } from '../../bench/cold-start.js';
+import { printTable, rows } from '../../bench/report.js';
+import { benchRequests } from '../../bench/request.js';
+import { benchSigning } from '../../bench/signing.js';
+import { startBenchStack } from '../../bench/stack.js';
+import type { LocalStack } from '../../src/local/stack.js';
+
+const positive = expect.any(Number);
+
+describe('benchmark smoke run', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startBenchStack();
+  });
+  afterAll(async () => stack?.close());
+
+  it('signing reports certificates per second for lkp and ssh-keygen, and their ratio', async () => {
+    const figures = await benchSigning({ timeMs: 1, iterations: 2, keyTypes: ['ed25519'] });
+    const ed = figures.ed25519;
+    expect(ed).toEqual({ certsPerSecond: positive, sshKeygenCertsPerSecond: positive, ratio: positive });
+    expect(ed.ratio).toBeCloseTo(ed.certsPerSecond / ed.sshKeygenCertsPerSecond);
+  });
+
+  it('whole requests report latency, throughput, CA overhead and each stand-in', async () => {
+    const figures = await benchRequests(stack, { concurrency: [2], requestsPerLevel: 4, warmup: 2 });
+    const level = figures.levels.c2;
+    expect(level).toMatchObject({
+      p50Ms: positive,
+      p99Ms: positive,
+      rps: positive,
+      requests: 4,
+      caOverheadP50Ms: positive,
+      caOverheadP99Ms: positive,
+    });
+    expect(Object.keys(level?.standins ?? {}).sort()).toEqual(['ec2', 'kms', 'lambda', 'sts']);
+    expect(level?.standins.kms?.callsPerRequest).toBe(1);
+  });
+
+  it('cold start bundles the handler and times a fresh process to its first certificate', async () => {
+    const figures = await benchColdStart(stack, { runs: 1 });
+    expect(figures).toMatchObject({
+      coldStartMs: positive,
+      moduleLoadMs: positive,
+      bundleBytes: positive,
+      runs: 1,
+    });
+    expect(figures.coldStartMs).toBeGreaterThan(figures.moduleLoadMs);
+  }, 30_000);
+
+  it('the table names every figure with a target and its PASS/MISS', () => {
+    const level = {
+      p50Ms: 1,
+      p99Ms: 2,
+      rps: 3,
+      requests: 1,
+      concurrency: 16,
+      caOverheadP50Ms: 1,
+      caOverheadP99Ms: 20,
+      standins: {},
+      caCpuMsPerRequest: 1,
+    };
+    const table = rows({
+      signing: {
+        ed25519: { certsPerSecond: 100, sshKeygenCertsPerSecond: 1, ratio: 100 },
+        ecdsaP256: { certsPerSecond: 10, sshKeygenCertsPerSecond: 1, ratio: 10 },
+        rsa3072: { certsPerSecond: 1, sshKeygenCertsPerSecond: 1, ratio: 1 },
+      },
+      request: { c16: level },
+      rssMb: 100,
+      coldStartMs: 200,
+      bundleBytes: 500_000,
+      coldStart: {
+        coldStartMs: 200,
+        nodeStartMs: 1,
+        moduleLoadMs: 1,
+        firstInvokeMs: 1,
+        bundleBytes: 500_000,
+        sourceMapBytes: 1,
+        runs: 1,
+      },
+      client: { addedMs: 10, firstConnectionMs: 100, cachedLkpSshMs: 60, plainSshMs: 50, runs: 1 },
+      run: { date: 'now', node: '20', cpus: 2, cpuModel: 'x', durationS: 1 },
+    });
+    const status = (prefix: string) => table.find((r) => r.figure.startsWith(prefix))?.status;
+    expect(status('signing ed25519: ratio')).toBe('PASS');
+    expect(status('request c16: CA overhead p50')).toBe('PASS');
+    expect(status('request c16: CA overhead p99')).toBe('MISS');
+    expect(status('cold start: spawn')).toBe('MISS');
+    expect(status('bundle size')).toBe('PASS');
+    expect(status('client: lkp ssh (cached cert) added')).toBe('PASS');
+    expect(printTable(table)).toContain('MISS');
+  });
+});
