@@ -17,6 +17,12 @@ Configuration (environment, the same as the Lambda function):
   LKP_HOST_CERT_TTL      seconds, default 2592000
   LKP_CLOCK_SKEW         seconds, default 300
   LKP_POLICY_TIMEOUT_MS  default 5000
+  LKP_CA_ACCOUNT         the CA's account: host names and targets are checked against EC2 there
+  LKP_VERIFY_TARGETS     own (default): refuse targets EC2 does not know; off
+  LKP_VOUCHER_MAX_AGE    seconds a voucher stays usable, default 900
+  LKP_INGRESS_GROUPS     security groups a policy may open for a caller (network leases)
+  LKP_INGRESS_DEFAULT_PORTS  default 22
+  LKP_PERSONAL_ACCOUNTS  true: built-in policy allows only the caller's own mapped unix name
 
 Example:
   LKP_CA_KEY=file:./ca_key LKP_SERVER_ID=lkp.example.com LKP_ALLOWED_ACCOUNTS=111122223333 \\
