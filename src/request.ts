@@ -113,7 +113,11 @@ export function parseIdentityProof(raw: unknown, what = 'Identity'): IdentityPro
   const headers = object(proof.Headers, `${what}.Headers`);
   const entries = Object.entries(headers);
   if (entries.length > MAX_HEADERS) throw badRequest(`${what}.Headers has more than ${MAX_HEADERS} headers`);
-  const parsedHeaders: Record<string, string | number> = {};
+  // No prototype: a header named `__proto__` must stay a header (and be refused by the allow-list), not vanish.
+  const parsedHeaders: Record<string, string | number> = Object.create(null) as Record<
+    string,
+    string | number
+  >;
   for (const [name, value] of entries) {
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) parsedHeaders[name] = value;
     else parsedHeaders[name] = string(value, `${what}.Headers.${printable(name)}`);
@@ -149,7 +153,8 @@ function string(raw: unknown, what: string): string {
 function stringArray(raw: unknown, what: string, max: number): string[] {
   if (!Array.isArray(raw)) throw badRequest(`${what} must be an array of strings`);
   if (raw.length > max) throw badRequest(`${what} may have at most ${max} entries`);
-  return raw.map((v, i) => string(v, `${what}[${i}]`));
+  // Array.from turns holes into undefined, so a sparse array fails the element check instead of skipping it.
+  return Array.from(raw, (v: unknown, i) => string(v, `${what}[${i}]`));
 }
 
 /** Echo caller text in messages only as short printable ASCII, so logs and terminals stay clean. */

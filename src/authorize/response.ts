@@ -174,7 +174,8 @@ function parsePrincipals(field: Field, min: 0 | 1): string[] {
   if (field.value.length > MAX_PRINCIPALS)
     throw invalid(`${field.name} has more than ${MAX_PRINCIPALS} entries`);
   return unique(
-    field.value.map((value: unknown, i) => parsePrincipal({ name: `${field.name}[${i}]`, value })),
+    // Array.from, not .map: a hole must be checked (and refused) like any other entry.
+    Array.from(field.value, (value: unknown, i) => parsePrincipal({ name: `${field.name}[${i}]`, value })),
   );
 }
 
@@ -294,7 +295,7 @@ function parseJumpboxes(field: Field): JumpboxGrant[] {
   if (!Array.isArray(field.value)) throw invalid(`${field.name} must be an array`);
   if (field.value.length > MAX_JUMPBOXES)
     throw invalid(`${field.name} has more than ${MAX_JUMPBOXES} entries`);
-  return field.value.map((entry: unknown, i) => parseJumpbox(entry, `${field.name}[${i}]`));
+  return Array.from(field.value, (entry: unknown, i) => parseJumpbox(entry, `${field.name}[${i}]`));
 }
 
 function parseJumpbox(raw: unknown, where: string): JumpboxGrant {
@@ -339,11 +340,11 @@ function parsePorts(field: Field): number[] {
   const ports = field.value;
   if (!Array.isArray(ports) || ports.length === 0 || ports.length > MAX_INGRESS_PORTS)
     throw invalid(`${field.name} must be an array of 1 to ${MAX_INGRESS_PORTS} port numbers`);
-  ports.forEach((port: unknown, i) => {
+  const numbers = Array.from(ports, (port: unknown, i) => {
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
       throw invalid(`${field.name}[${i}] must be a whole number from 1 to 65535`);
+    return port;
   });
-  const numbers = ports as number[];
   if (new Set(numbers).size !== numbers.length) throw invalid(`${field.name} lists a port twice`);
   return [...numbers].sort((a, b) => a - b);
 }
