@@ -21,7 +21,7 @@ export interface AuditLease {
 export interface AuditRecord {
   time: string;
   decision: 'allow' | 'deny';
-  kind?: 'User' | 'Host' | 'Info';
+  kind?: 'User' | 'Host' | 'Info' | 'Close';
   transport: string;
   requestId?: string;
   sourceIp?: string;
@@ -40,6 +40,8 @@ export interface AuditRecord {
   validBefore?: number;
   jumpboxes?: AuditJumpbox[];
   ingress?: AuditLease;
+  /** Lease rules revoked by a Close request. */
+  closed?: number;
   code?: ErrorCode;
   reason?: string;
   detail?: Record<string, string>;
@@ -72,6 +74,7 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
   'validBefore',
   'jumpboxes',
   'ingress',
+  'closed',
   'code',
   'reason',
   'detail',

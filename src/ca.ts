@@ -15,11 +15,13 @@ import {
   type SshPublicKey,
 } from './cert/index.js';
 import type { CaConfig } from './config.js';
-import { HTTP_STATUS, asLkpError, policyError } from './errors.js';
+import { HTTP_STATUS, asLkpError, badRequest, policyError } from './errors.js';
 import type { LeaseManager, LeaseResult } from './ingress/index.js';
 import type {
   CaResponse,
   CertResponse,
+  CloseRequest,
+  CloseResponse,
   HostCertRequest,
   IdentityProof,
   InfoResponse,
@@ -84,7 +86,10 @@ export function createCa(deps: CaDeps): Ca {
         record.decision = 'allow';
         return { status: 200, response: info(deps) };
       }
-      const response = await issue(req, deps, meta, record, now());
+      const response =
+        req.Kind === 'Close'
+          ? await closeLeases(req, deps, record, now())
+          : await issue(req, deps, meta, record, now());
       record.decision = 'allow';
       return { status: 200, response };
     } catch (e) {
@@ -162,6 +167,23 @@ async function issue(
     };
   }
   return response;
+}
+
+/** `lkp close`: the proved caller's lease rules are revoked; nobody can close another caller's. */
+async function closeLeases(
+  req: CloseRequest,
+  deps: CaDeps,
+  record: AuditRecord,
+  now: Date,
+): Promise<CloseResponse> {
+  if (deps.leases === undefined)
+    throw badRequest('this CA opens no network leases (LKP_INGRESS_GROUPS is not set)');
+  const publicKey = parsePublicKey(req.PublicKey);
+  record.keyFingerprint = publicKey.fingerprint;
+  const who = await deps.verifyIdentity(req.Identity, publicKey.fingerprint, now);
+  record.caller = who.Arn;
+  record.closed = await deps.leases.close(who.Arn);
+  return { Closed: record.closed };
 }
 
 async function authorize(

@@ -45,7 +45,17 @@ export interface InfoRequest {
   Kind: 'Info';
 }
 
-export type CaRequest = UserCertRequest | HostCertRequest | InfoRequest;
+/**
+ * Revoke the caller's network leases now (`lkp close`; our addition to DESIGN §3.2). The proof
+ * binds a key like any other request; the key is otherwise unused.
+ */
+export interface CloseRequest {
+  Kind: 'Close';
+  Identity: IdentityProof;
+  PublicKey: string;
+}
+
+export type CaRequest = UserCertRequest | HostCertRequest | InfoRequest | CloseRequest;
 
 /** The verified caller, as given to policies (DESIGN §3.1). */
 export interface LkpIdentity {
@@ -102,7 +112,12 @@ export interface ErrorResponse {
   Error: { Code: import('./errors.js').ErrorCode; Message: string };
 }
 
-export type CaResponse = CertResponse | InfoResponse | ErrorResponse;
+export interface CloseResponse {
+  /** How many security group rules of the caller were revoked. */
+  Closed: number;
+}
+
+export type CaResponse = CertResponse | InfoResponse | CloseResponse | ErrorResponse;
 
 /**
  * A voucher the CA has verified (DESIGN §3.4 seed types): the voucher's identity, proved like a

@@ -49,8 +49,15 @@ export function parseRequest(raw: unknown): CaRequest {
       return parseUserRequest(req);
     case 'Host':
       return parseHostRequest(req);
+    case 'Close':
+      onlyFields(req, 'request', ['Kind', 'Identity', 'PublicKey']);
+      return {
+        Kind: 'Close',
+        Identity: parseIdentityProof(req.Identity),
+        PublicKey: string(req.PublicKey, 'PublicKey'),
+      };
     default:
-      throw badRequest('request Kind must be "User", "Host" or "Info"');
+      throw badRequest('request Kind must be "User", "Host", "Info" or "Close"');
   }
 }
 

@@ -55,24 +55,30 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const context = {
+  awsRequestId: 'r',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:lkp',
+};
+
+function proofFor(key: string) {
+  return buildIdentityProof({
+    stsEndpoint: stack.sts.url,
+    region: LOCAL_REGION,
+    serverId: LOCAL_SERVER_ID,
+    keyFingerprint: parsePublicKey(key).fingerprint,
+    credentials: stack.user.credentials,
+  });
+}
+
 async function requestFrom(sourceIp: string): Promise<CertResponse> {
   const body = JSON.stringify({
     Kind: 'User',
-    Identity: buildIdentityProof({
-      stsEndpoint: stack.sts.url,
-      region: LOCAL_REGION,
-      serverId: LOCAL_SERVER_ID,
-      keyFingerprint: parsePublicKey(publicKey).fingerprint,
-      credentials: stack.user.credentials,
-    }),
+    Identity: proofFor(publicKey),
     PublicKey: publicKey,
     RemoteInstanceArn: LOCAL_INSTANCE_ARN,
     SshUsername: 'ec2-user',
   });
-  const result = (await handler(functionUrlEvent(body, { sourceIp }), {
-    awsRequestId: 'r',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:lkp',
-  })) as FunctionUrlResult;
+  const result = (await handler(functionUrlEvent(body, { sourceIp }), context)) as FunctionUrlResult;
   expect(result.statusCode).toBe(200);
   return JSON.parse(result.body) as CertResponse;
 }
@@ -104,6 +110,19 @@ describe('network access leases through the Function URL transport', () => {
     const second = await requestFrom('127.0.0.2');
     expect(second.Ingress?.Cidr).toBe('127.0.0.2/32');
     expect(await leasedCidrs()).toEqual(['127.0.0.2/32']);
+  });
+
+  it("is revoked at once by the caller's Close request", async () => {
+    await requestFrom('127.0.0.3');
+    expect(await leasedCidrs()).toEqual(['127.0.0.3/32']);
+    const body = JSON.stringify({ Kind: 'Close', Identity: proofFor(publicKey), PublicKey: publicKey });
+    const result = (await handler(
+      functionUrlEvent(body, { sourceIp: '127.0.0.3' }),
+      context,
+    )) as FunctionUrlResult;
+    expect(JSON.parse(result.body)).toEqual({ Closed: 1 });
+    expect(await leasedCidrs()).toEqual([]);
+    await requestFrom('127.0.0.2');
   });
 
   it('is swept once it has expired, and not before', async () => {

@@ -435,3 +435,34 @@ describe('createCa: network leases', () => {
     expect(response).not.toHaveProperty('Certificate');
   });
 });
+
+describe('createCa: Close (revoke my leases now)', () => {
+  const closeRequest = () => ({ Kind: 'Close', Identity: identity, PublicKey: subjectKey });
+
+  it("revokes the proved caller's leases and nobody else's", async () => {
+    const close = vi.fn(async () => 2);
+    const { ca, audit } = setup({ leases: { open: vi.fn(), close, sweep: vi.fn() } });
+    const { status, response } = await ca({ payload: closeRequest() }, { transport: 'http' });
+    expect(status).toBe(200);
+    expect(response).toEqual({ Closed: 2 });
+    expect(close).toHaveBeenCalledWith(alice.Arn);
+    expect(audit()[0]).toMatchObject({ decision: 'allow', kind: 'Close', caller: alice.Arn, closed: 2 });
+  });
+
+  it('closes nothing for a caller whose proof fails', async () => {
+    const close = vi.fn(async () => 2);
+    const { ca } = setup({
+      leases: { open: vi.fn(), close, sweep: vi.fn() },
+      verifyIdentity: async () => Promise.reject(unauthenticated('bad proof')),
+    });
+    expect((await ca({ payload: closeRequest() }, { transport: 'http' })).status).toBe(401);
+    expect(close).not.toHaveBeenCalled();
+  });
+
+  it('says so when the CA has no lease groups', async () => {
+    const { ca } = setup();
+    const { status, response } = await ca({ payload: closeRequest() }, { transport: 'http' });
+    expect(status).toBe(400);
+    expect((response as ErrorResponse).Error.Message).toMatch(/opens no network leases/);
+  });
+});

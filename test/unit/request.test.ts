@@ -47,7 +47,7 @@ describe('parseRequest', () => {
   it.each([
     ['not an object', 'User', /request must be a JSON object/],
     ['an array', [user], /request must be a JSON object/],
-    ['an unknown Kind', { ...user, Kind: 'Admin' }, /Kind must be "User", "Host" or "Info"/],
+    ['an unknown Kind', { ...user, Kind: 'Admin' }, /Kind must be "User", "Host", "Info" or "Close"/],
     ['Info with extra fields', { Kind: 'Info', X: 1 }, /unknown field\(s\) X/],
     ['an unknown field', { ...user, Principals: ['root'] }, /unknown field\(s\) Principals/],
     ['a non-string PublicKey', { ...user, PublicKey: 42 }, /PublicKey must be a string/],
@@ -78,6 +78,17 @@ describe('parseRequest', () => {
     ],
   ])('rejects %s', (_, raw, message) => {
     expect(badRequest(raw)).toMatch(message);
+  });
+
+  it('accepts a Close request and nothing more in it', () => {
+    expect(parseRequest({ Kind: 'Close', Identity: identity, PublicKey: 'ssh-ed25519 AAAA' })).toEqual({
+      Kind: 'Close',
+      Identity: identity,
+      PublicKey: 'ssh-ed25519 AAAA',
+    });
+    expect(badRequest({ Kind: 'Close', Identity: identity, PublicKey: 'k', RemoteInstanceArn: ARN })).toMatch(
+      /unknown field\(s\) RemoteInstanceArn/,
+    );
   });
 
   it.each(['root;', '-rf', '0day', 'a'.repeat(33), 'ec2 user', 'ec2-user\n', 'ünicode', ''])(
