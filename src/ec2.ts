@@ -1,12 +1,13 @@
 /**
  * EC2 lookups for the CA (DESIGN §3.4): which requested host names belong to an instance, and
  * whether a login target exists. The only module that calls EC2. The CA looks only at instances in
- * its own account, with its own role; the SDK honours AWS_ENDPOINT_URL_EC2 (local stack, DESIGN §6).
+ * its own account, with its own role; the client honours AWS_ENDPOINT_URL_EC2 (local stack, DESIGN §6).
  */
 import { isIP } from 'node:net';
-import { DescribeInstancesCommand, EC2Client, EC2ServiceException, type Instance } from '@aws-sdk/client-ec2';
+import { Ec2Error, ec2QueryClient, type Ec2QueryClient } from './aws/ec2-query.js';
 import { badRequest, forbidden, internal } from './errors.js';
 import { INSTANCE_ARN } from './request.js';
+import { childElement, childText, type XmlElement } from './xml.js';
 
 export interface InstanceDirectory {
   /**
@@ -31,16 +32,12 @@ const NOT_FOUND_CODES = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceI
 const GONE_STATES = new Set(['shutting-down', 'terminated']);
 
 // Bounded: a hung EC2 connection must not hold a certificate request until the Lambda timeout.
-const defaultClient = (region: string) =>
-  new EC2Client({
-    region,
-    maxAttempts: 2,
-    requestHandler: { requestTimeout: 3000, connectionTimeout: 1000 },
-  });
+// (The client's defaults: 3 s per attempt, 1 s to connect, 2 attempts.)
+const defaultClient = (region: string) => ec2QueryClient({ region });
 
 export function ec2Directory(opts: {
   caAccount: string;
-  clientFor?: (region: string) => EC2Client;
+  clientFor?: (region: string) => Ec2QueryClient;
 }): InstanceDirectory {
   const describe = instanceLookup(opts.clientFor ?? defaultClient);
 
@@ -56,7 +53,7 @@ export function ec2Directory(opts: {
       if (!target || names.length === 0) return [];
       const instance = await describe(target);
       // DESIGN §3.4: only names EC2 reports for a live instance are signed.
-      if (!instance || GONE_STATES.has(instance.State?.Name ?? '')) return [];
+      if (!instance || GONE_STATES.has(stateName(instance))) return [];
       const owned = new Set(instanceNames(instance).map(nameKey));
       return [...new Set(names)].filter((name) => {
         const key = nameKey(name);
@@ -69,7 +66,7 @@ export function ec2Directory(opts: {
       // Cross-account targets are not checked: the CA's role cannot describe them (documented default).
       if (!target) return;
       const instance = await describe(target);
-      if (!instance || instance.State?.Name === 'terminated') {
+      if (!instance || stateName(instance) === 'terminated') {
         throw forbidden(`instance ${target.instanceId} does not exist in ${target.region}`);
       }
     },
@@ -81,10 +78,10 @@ export function ec2Directory(opts: {
  * once EC2 has answered through it, so regions that exist only in callers' ARNs cannot grow the cache.
  */
 function instanceLookup(
-  clientFor: (region: string) => EC2Client,
-): (target: InstanceTarget) => Promise<Instance | undefined> {
-  const clients = new Map<string, EC2Client>();
-  const keep = (region: string, client: EC2Client) => {
+  clientFor: (region: string) => Ec2QueryClient,
+): (target: InstanceTarget) => Promise<XmlElement | undefined> {
+  const clients = new Map<string, Ec2QueryClient>();
+  const keep = (region: string, client: Ec2QueryClient) => {
     const cached = clients.get(region);
     if (cached === undefined) clients.set(region, client);
     else if (cached !== client) client.destroy();
@@ -93,13 +90,15 @@ function instanceLookup(
   return async ({ region, instanceId }) => {
     const client = clients.get(region) ?? clientFor(region);
     try {
-      const out = await client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      const out = await client.call('DescribeInstances', { InstanceId: [instanceId] });
       keep(region, client);
-      return out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+      return items(out, 'reservationSet')
+        .flatMap((r) => items(r, 'instancesSet'))
+        .find((i) => childText(i, 'instanceId') === instanceId);
     } catch (e) {
-      if (e instanceof EC2ServiceException) keep(region, client);
+      if (e instanceof Ec2Error) keep(region, client);
       else if (clients.get(region) !== client) client.destroy();
-      if (e instanceof EC2ServiceException && NOT_FOUND_CODES.has(e.name)) return undefined;
+      if (e instanceof Ec2Error && NOT_FOUND_CODES.has(e.code)) return undefined;
       throw lookupFailed(instanceId, region, e);
     }
   };
@@ -107,11 +106,10 @@ function instanceLookup(
 
 /**
  * Internal: the CA cannot decide, so it denies (DESIGN §5). The message names the fix and the
- * error code, never the SDK's text (an UnauthorizedOperation carries an encoded policy message).
+ * error code, never EC2's text (an UnauthorizedOperation carries an encoded policy message).
  */
 function lookupFailed(instanceId: string, region: string, e: unknown) {
-  const reason =
-    e instanceof EC2ServiceException && /^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(e.name) ? e.name : 'no answer';
+  const reason = e instanceof Ec2Error ? e.code : 'no answer';
   return internal(
     `could not look up instance ${instanceId} in ${region} (EC2 DescribeInstances: ${reason}); ` +
       'the CA role needs ec2:DescribeInstances and a route to the EC2 endpoint',
@@ -127,25 +125,31 @@ function parseInstanceArn(instanceArn: string): InstanceTarget {
   return { region, account, instanceId };
 }
 
+const stateName = (i: XmlElement) => childText(childElement(i, 'instanceState'), 'name') ?? '';
+
+/** The items of an EC2 list element (`<reservationSet><item>…</item></reservationSet>`). */
+const items = (parent: XmlElement | undefined, set: string): XmlElement[] =>
+  childElement(parent, set)?.children.filter((c) => c.name === 'item') ?? [];
+
 /** Every address and DNS name EC2 reports for the instance, across all its network interfaces. */
-function instanceNames(i: Instance): string[] {
-  const names = [i.PrivateIpAddress, i.PublicIpAddress, i.PrivateDnsName, i.PublicDnsName, i.Ipv6Address];
-  for (const nic of i.NetworkInterfaces ?? []) {
+function instanceNames(i: XmlElement): string[] {
+  // Query API names: ipAddress is PublicIpAddress, dnsName PublicDnsName.
+  const names = ['privateIpAddress', 'ipAddress', 'privateDnsName', 'dnsName', 'ipv6Address'].map((n) =>
+    childText(i, n),
+  );
+  const addressNames = (el: XmlElement) => {
+    const association = childElement(el, 'association');
     names.push(
-      nic.PrivateIpAddress,
-      nic.PrivateDnsName,
-      nic.Association?.PublicIp,
-      nic.Association?.PublicDnsName,
+      childText(el, 'privateIpAddress'),
+      childText(el, 'privateDnsName'),
+      childText(association, 'publicIp'),
+      childText(association, 'publicDnsName'),
     );
-    for (const ip of nic.PrivateIpAddresses ?? []) {
-      names.push(
-        ip.PrivateIpAddress,
-        ip.PrivateDnsName,
-        ip.Association?.PublicIp,
-        ip.Association?.PublicDnsName,
-      );
-    }
-    for (const ip of nic.Ipv6Addresses ?? []) names.push(ip.Ipv6Address);
+  };
+  for (const nic of items(i, 'networkInterfaceSet')) {
+    addressNames(nic);
+    items(nic, 'privateIpAddressesSet').forEach(addressNames);
+    for (const ip of items(nic, 'ipv6AddressesSet')) names.push(childText(ip, 'ipv6Address'));
   }
   // EC2 reports a missing DNS name as "".
   return names.filter((n): n is string => n !== undefined && n !== '');

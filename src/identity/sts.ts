@@ -1,12 +1,13 @@
 /**
  * Sends a checked proof to the configured STS endpoint and reads the answer strictly (DESIGN §3.1).
  * STS unreachable, timing out or answering 5xx is Internal (our problem, try again); any other
- * odd answer is Unauthenticated. No redirects are followed, the body is capped, XML is read by a
- * tiny parser that knows no DTDs, entities beyond the predefined five, or processing instructions.
+ * odd answer is Unauthenticated. No redirects are followed, the body is capped, XML is read by the
+ * strict reader of src/xml.ts (no DTDs, entities beyond the predefined five, or processing instructions).
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { LkpError, internal, unauthenticated } from '../errors.js';
+import { parseStrictXml, XmlRefused, type XmlElement } from '../xml.js';
 import { arnAccount } from './arn.js';
 import type { StsProof } from './proof.js';
 
@@ -74,7 +75,7 @@ function checkStsBodySize(body: string): void {
 /** §3.1: XML or JSON only, read strictly; exactly one Arn, Account and UserId, consistent with each other. */
 export function parseStsResponse(contentType: string, body: string): CallerIdentity {
   const media = mediaType(contentType);
-  const caller = media === 'json' ? callerFromJson(body) : callerFromXml(parseStrictXml(body));
+  const caller = media === 'json' ? callerFromJson(body) : callerFromXml(parseStsXml(body));
   return checkCaller(caller);
 }
 
@@ -180,71 +181,14 @@ function endOfJsonString(text: string, start: number): number {
 
 // ---- XML -----------------------------------------------------------------------------------
 
-interface XmlElement {
-  name: string;
-  children: XmlElement[];
-  text: string;
-}
-
-const XML_DECLARATION = /^\uFEFF?<\?xml\s[^<>?]*\?>/;
-const XML_TAG =
-  /<(\/?)([A-Za-z_][A-Za-z0-9._-]*)((?:\s+[A-Za-z_:][A-Za-z0-9._:-]*\s*=\s*(?:"[^"<&]*"|'[^'<&]*'))*)\s*(\/?)>/y;
-const XML_TEXT = /[^<]+/y;
-const XML_ENTITY = /&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/g;
-const PREDEFINED_ENTITIES: Readonly<Record<string, string>> = {
-  lt: '<',
-  gt: '>',
-  amp: '&',
-  quot: '"',
-  apos: "'",
-};
-
-/** §3.1: well-formed elements and text only; DOCTYPE, ENTITY, CDATA, comments and PIs are refused outright. */
-function parseStrictXml(body: string): XmlElement {
-  const start = XML_DECLARATION.exec(body)?.[0].length ?? 0;
-  if (body.includes('<!')) throw unauthenticated('STS answer contains a DOCTYPE, ENTITY, CDATA or comment');
-  if (body.includes('<?', start)) throw unauthenticated('STS answer contains a processing instruction');
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  let pos = start;
-  while (pos < body.length) {
-    const token = body[pos] === '<' ? XML_TAG : XML_TEXT;
-    token.lastIndex = pos;
-    const m = token.exec(body);
-    if (!m) throw malformedXml();
-    pos = token.lastIndex;
-    const parent = stack[stack.length - 1];
-    if (token === XML_TEXT) {
-      if (parent) parent.text += decodeXmlText(m[0]);
-      else if (m[0].trim() !== '') throw malformedXml();
-    } else if (m[1] === '/') {
-      if (parent?.name !== m[2] || m[3] !== '' || m[4] !== '') throw malformedXml();
-      stack.pop();
-    } else {
-      const el: XmlElement = { name: m[2] ?? '', children: [], text: '' };
-      if (parent) parent.children.push(el);
-      else if (root) throw malformedXml();
-      else root = el;
-      if (m[4] !== '/') stack.push(el);
-    }
+/** §3.1: the strict reader of src/xml.ts; whatever it refuses is an Unauthenticated answer. */
+function parseStsXml(body: string): XmlElement {
+  try {
+    return parseStrictXml(body);
+  } catch (e) {
+    if (e instanceof XmlRefused) throw unauthenticated(`STS answer ${e.message}`);
+    throw e;
   }
-  if (!root || stack.length > 0) throw malformedXml();
-  return root;
-}
-
-function decodeXmlText(raw: string): string {
-  if (/&(?!(?:lt|gt|amp|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)/.test(raw)) {
-    throw unauthenticated('STS answer uses an entity other than the predefined XML ones');
-  }
-  return raw.replace(
-    XML_ENTITY,
-    (_m, named: string | undefined, dec: string | undefined, hex: string | undefined) => {
-      if (named) return PREDEFINED_ENTITIES[named] ?? '';
-      const cp = dec ? Number.parseInt(dec, 10) : Number.parseInt(hex ?? '', 16);
-      if (cp < 1 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw malformedXml();
-      return String.fromCodePoint(cp);
-    },
-  );
 }
 
 function callerFromXml(root: XmlElement): CallerIdentity {
@@ -278,10 +222,6 @@ function exactlyOne(parent: XmlElement, name: string): XmlElement {
 function leafText(el: XmlElement): string {
   if (el.children.length > 0) throw unauthenticated(`STS answer: ${el.name} must hold text only`);
   return el.text;
-}
-
-function malformedXml(): LkpError {
-  return unauthenticated('STS answer is not well-formed XML');
 }
 
 function tooLarge(): LkpError {

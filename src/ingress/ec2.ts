@@ -1,18 +1,11 @@
 /**
  * The security group calls of network leases: the only module that calls
  * DescribeSecurityGroupRules, AuthorizeSecurityGroupIngress, ModifySecurityGroupRules and
- * RevokeSecurityGroupIngress. The SDK honours AWS_ENDPOINT_URL_EC2 (local stack, DESIGN §6).
+ * RevokeSecurityGroupIngress. The client honours AWS_ENDPOINT_URL_EC2 (local stack, DESIGN §6).
  */
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  DescribeSecurityGroupRulesCommand,
-  EC2Client,
-  EC2ServiceException,
-  ModifySecurityGroupRulesCommand,
-  RevokeSecurityGroupIngressCommand,
-  type IpPermission,
-} from '@aws-sdk/client-ec2';
+import { Ec2Error, ec2QueryClient, type Ec2QueryClient, type QueryParams } from '../aws/ec2-query.js';
 import { internal } from '../errors.js';
+import { childElement, childText } from '../xml.js';
 import type { IngressRule } from './plan.js';
 
 /** The rule is there already (another request won the race) or gone (swept, revoked, moved). */
@@ -34,18 +27,20 @@ const DUPLICATE = 'InvalidPermission.Duplicate';
 const GONE = new Set(['InvalidSecurityGroupRuleId.NotFound', 'InvalidPermission.NotFound']);
 const PAGE_SIZE = 1000;
 
-// Bounded: a hung EC2 connection must not hold a certificate request until the Lambda timeout.
-export const defaultEc2Client = () =>
-  new EC2Client({ maxAttempts: 2, requestHandler: { requestTimeout: 3000, connectionTimeout: 1000 } });
+/**
+ * The CA's own region (AWS_REGION, set by Lambda and required by the CA's configuration).
+ * Bounded by the client's defaults (3 s per attempt, 1 s to connect, 2 attempts): a hung EC2
+ * connection must not hold a certificate request until the Lambda timeout.
+ */
+export const defaultEc2Client = () => ec2QueryClient({ region: process.env['AWS_REGION'] ?? '' });
 
-export function ec2SecurityGroupRules(client: EC2Client): SecurityGroupRules {
-  const call = async <T>(what: string, groupId: string, send: () => Promise<T>): Promise<T> => {
+export function ec2SecurityGroupRules(client: Ec2QueryClient): SecurityGroupRules {
+  const call = async (action: string, groupId: string, params: QueryParams) => {
     try {
-      return await send();
+      return await client.call(action, params);
     } catch (e) {
-      if (e instanceof EC2ServiceException && (e.name === DUPLICATE || GONE.has(e.name)))
-        throw new RuleConflict(e.name);
-      throw callFailed(what, groupId, e);
+      if (e instanceof Ec2Error && (e.code === DUPLICATE || GONE.has(e.code))) throw new RuleConflict(e.code);
+      throw callFailed(action, groupId, e);
     }
   };
 
@@ -54,27 +49,30 @@ export function ec2SecurityGroupRules(client: EC2Client): SecurityGroupRules {
       const rules: IngressRule[] = [];
       let token: string | undefined;
       do {
-        const page = await call('DescribeSecurityGroupRules', groupId, () =>
-          client.send(
-            new DescribeSecurityGroupRulesCommand({
-              Filters: [{ Name: 'group-id', Values: [groupId] }],
-              MaxResults: PAGE_SIZE,
-              ...(token !== undefined ? { NextToken: token } : {}),
-            }),
-          ),
-        );
-        for (const r of page.SecurityGroupRules ?? []) {
-          if (r.IsEgress !== false || r.GroupId !== groupId || r.SecurityGroupRuleId === undefined) continue;
+        const page = await call('DescribeSecurityGroupRules', groupId, {
+          Filter: [{ Name: 'group-id', Value: [groupId] }],
+          MaxResults: PAGE_SIZE,
+          NextToken: token,
+        });
+        const found = childElement(page, 'securityGroupRuleSet')?.children ?? [];
+        for (const r of found.filter((c) => c.name === 'item')) {
+          const ruleId = childText(r, 'securityGroupRuleId');
+          if (
+            childText(r, 'isEgress') !== 'false' ||
+            childText(r, 'groupId') !== groupId ||
+            ruleId === undefined
+          )
+            continue;
           rules.push({
-            ruleId: r.SecurityGroupRuleId,
-            protocol: r.IpProtocol ?? '',
-            fromPort: r.FromPort ?? -1,
-            toPort: r.ToPort ?? -1,
-            cidr: r.CidrIpv4 ?? r.CidrIpv6,
-            description: r.Description,
+            ruleId,
+            protocol: childText(r, 'ipProtocol') ?? '',
+            fromPort: port(childText(r, 'fromPort')),
+            toPort: port(childText(r, 'toPort')),
+            cidr: childText(r, 'cidrIpv4') ?? childText(r, 'cidrIpv6'),
+            description: childText(r, 'description'),
           });
         }
-        token = page.NextToken || undefined;
+        token = childText(page, 'nextToken') || undefined;
       } while (token !== undefined);
       return rules;
     },
@@ -83,49 +81,39 @@ export function ec2SecurityGroupRules(client: EC2Client): SecurityGroupRules {
       const range = cidr.includes(':')
         ? { Ipv6Ranges: [{ CidrIpv6: cidr, Description: description }] }
         : { IpRanges: [{ CidrIp: cidr, Description: description }] };
-      const permissions: IpPermission[] = ports.map((port) => ({
+      const permissions = ports.map((port) => ({
         IpProtocol: 'tcp',
         FromPort: port,
         ToPort: port,
         ...range,
       }));
-      await call('AuthorizeSecurityGroupIngress', groupId, () =>
-        client.send(
-          new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions }),
-        ),
-      );
+      await call('AuthorizeSecurityGroupIngress', groupId, { GroupId: groupId, IpPermissions: permissions });
     },
 
     async setDescription(groupId, rule, description) {
       const cidr = rule.cidr ?? '';
-      await call('ModifySecurityGroupRules', groupId, () =>
-        client.send(
-          new ModifySecurityGroupRulesCommand({
-            GroupId: groupId,
-            SecurityGroupRules: [
-              {
-                SecurityGroupRuleId: rule.ruleId,
-                // The whole rule, unchanged but for its description: EC2 replaces what it is given.
-                SecurityGroupRule: {
-                  IpProtocol: rule.protocol,
-                  FromPort: rule.fromPort,
-                  ToPort: rule.toPort,
-                  ...(cidr.includes(':') ? { CidrIpv6: cidr } : { CidrIpv4: cidr }),
-                  Description: description,
-                },
-              },
-            ],
-          }),
-        ),
-      );
+      await call('ModifySecurityGroupRules', groupId, {
+        GroupId: groupId,
+        SecurityGroupRule: [
+          {
+            SecurityGroupRuleId: rule.ruleId,
+            // The whole rule, unchanged but for its description: EC2 replaces what it is given.
+            SecurityGroupRule: {
+              IpProtocol: rule.protocol,
+              FromPort: rule.fromPort,
+              ToPort: rule.toPort,
+              ...(cidr.includes(':') ? { CidrIpv6: cidr } : { CidrIpv4: cidr }),
+              Description: description,
+            },
+          },
+        ],
+      });
     },
 
     async revoke(groupId, rules) {
       if (rules.length === 0) return 0;
       const send = (ids: string[]) =>
-        call('RevokeSecurityGroupIngress', groupId, () =>
-          client.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: ids })),
-        );
+        call('RevokeSecurityGroupIngress', groupId, { GroupId: groupId, SecurityGroupRuleId: ids });
       try {
         await send(rules.map((r) => r.ruleId));
         return rules.length;
@@ -147,13 +135,15 @@ export function ec2SecurityGroupRules(client: EC2Client): SecurityGroupRules {
   };
 }
 
+/** EC2 leaves out the ports of an all-protocols rule; -1 stands for them, as in EC2. */
+const port = (text: string | undefined) => (text === undefined ? -1 : Number(text));
+
 /**
  * Internal: the CA cannot open what the policy asked for, so it denies (DESIGN §5). The message
  * names the call and EC2's error code, never its text (UnauthorizedOperation carries an encoded policy).
  */
 function callFailed(what: string, groupId: string, e: unknown) {
-  const code =
-    e instanceof EC2ServiceException && /^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(e.name) ? e.name : 'no answer';
+  const code = e instanceof Ec2Error ? e.code : 'no answer';
   const hint =
     code === 'InvalidGroup.NotFound'
       ? `; security group ${groupId} does not exist in the CA's region`

@@ -3,7 +3,7 @@
  * certificate expires, revoke the caller's leases, sweep expired ones. Stateless: every decision
  * is made from the group's rules as EC2 describes them now (src/ingress/plan.ts).
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Ec2QueryClient } from '../aws/ec2-query.js';
 import type { IngressGrant } from '../authorize/grant.js';
 import { forbidden, internal, policyError } from '../errors.js';
 import { defaultEc2Client, ec2SecurityGroupRules, RuleConflict, type SecurityGroupRules } from './ec2.js';
@@ -60,7 +60,7 @@ export function ec2LeaseManager(opts: {
   allowedGroups: readonly string[];
   /** LKP_INGRESS_DEFAULT_PORTS, for a policy that names no ports. */
   defaultPorts: readonly number[];
-  client?: EC2Client;
+  client?: Ec2QueryClient;
   /** For tests: the EC2 calls themselves. */
   rules?: SecurityGroupRules;
 }): LeaseManager {

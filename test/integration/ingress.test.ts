@@ -1,5 +1,6 @@
 /**
- * Network access leases against the EC2 stand-in through the real SDK: open, extend, move, IPv6,
+ * Network access leases against the EC2 stand-in through the CA's EC2 Query client (the stand-in's
+ * own checks at the end go through the real SDK, so both speak the same wire format): open, extend, move, IPv6,
  * concurrency, sweep, close, foreign rules, and the refusals (transport, group not configured).
  */
 import {
@@ -10,6 +11,7 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ec2QueryClient, type Ec2QueryClient } from '../../src/aws/ec2-query.js';
 import { LkpError } from '../../src/errors.js';
 import { ec2LeaseManager, type LeaseManager, type LeaseRequest } from '../../src/ingress/index.js';
 import { leaseDescription, ownerOf } from '../../src/ingress/plan.js';
@@ -32,6 +34,7 @@ const OFFICE = {
 
 let ec2: Ec2Standin;
 let sdk: EC2Client;
+let client: Ec2QueryClient;
 let leases: LeaseManager;
 
 beforeEach(async () => {
@@ -46,9 +49,16 @@ beforeEach(async () => {
     ],
   });
   sdk = new EC2Client({ region: REGION, endpoint: ec2.url, credentials: ec2.credentials, maxAttempts: 1 });
-  leases = ec2LeaseManager({ allowedGroups: [GROUP, OTHER_GROUP], defaultPorts: [22], client: sdk });
+  client = ec2QueryClient({
+    region: REGION,
+    endpoint: ec2.url,
+    credentials: ec2.credentials,
+    maxAttempts: 1,
+  });
+  leases = ec2LeaseManager({ allowedGroups: [GROUP, OTHER_GROUP], defaultPorts: [22], client });
   return async () => {
     sdk.destroy();
+    client.destroy();
     await ec2.close();
   };
 });
@@ -227,7 +237,7 @@ describe('opening a lease', () => {
     const broken = ec2LeaseManager({
       allowedGroups: ['sg-0bbbbbbbbbbbbbbbb'],
       defaultPorts: [22],
-      client: sdk,
+      client,
     });
     const err = await refusal(
       broken.open(lease({ ingress: { securityGroupId: 'sg-0bbbbbbbbbbbbbbbb', protocol: 'tcp' } })),
@@ -260,7 +270,7 @@ describe('closing and sweeping', () => {
 });
 
 describe('the sweeper function', () => {
-  it('reads LKP_INGRESS_GROUPS and revokes expired leases through the SDK’s endpoint variables', async () => {
+  it('reads LKP_INGRESS_GROUPS and revokes expired leases through the AWS endpoint variables', async () => {
     await leases.open(lease({ validBefore: Math.floor(Date.now() / 1000) - 1 }));
     await leases.open(
       lease({ callerArn: BOB, sourceIp: '::1', validBefore: Math.floor(Date.now() / 1000) + 600 }),

@@ -7,11 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeSecurityGroupRulesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildIdentityProof } from '../../client/lib/proof.js';
+import { ec2QueryClient, type Ec2QueryClient } from '../../src/aws/ec2-query.js';
 import { parsePublicKey } from '../../src/cert/index.js';
 import type { FunctionUrlResult } from '../../src/handler.js';
+import { ec2SecurityGroupRules } from '../../src/ingress/ec2.js';
 import { ec2LeaseManager } from '../../src/ingress/index.js';
 import { generateKeyPair } from '../../src/local/openssh.js';
 import {
@@ -29,7 +30,7 @@ let dir: string;
 let stack: LocalStack;
 let publicKey: string;
 let handler: (typeof import('../../src/handler.js'))['handler'];
-let ec2: EC2Client;
+let ec2: Ec2QueryClient;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lkp-lease-'));
@@ -46,9 +47,10 @@ beforeAll(async () => {
 
   vi.resetModules();
   ({ handler } = await import('../../src/handler.js'));
-  ec2 = new EC2Client({ region: LOCAL_REGION, endpoint: stack.ec2.url, credentials: stack.kms.credentials });
+  ec2 = ec2QueryClient({ region: LOCAL_REGION, endpoint: stack.ec2.url, credentials: stack.kms.credentials });
 });
 afterAll(async () => {
+  ec2?.destroy();
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
   await stack?.close();
@@ -84,12 +86,8 @@ async function requestFrom(sourceIp: string): Promise<CertResponse> {
 }
 
 async function leasedCidrs(): Promise<string[]> {
-  const { SecurityGroupRules = [] } = await ec2.send(
-    new DescribeSecurityGroupRulesCommand({
-      Filters: [{ Name: 'group-id', Values: [LOCAL_SECURITY_GROUP] }],
-    }),
-  );
-  return SecurityGroupRules.map((r) => r.CidrIpv4 ?? r.CidrIpv6 ?? '?').sort();
+  const rules = await ec2SecurityGroupRules(ec2).describe(LOCAL_SECURITY_GROUP);
+  return rules.map((r) => r.cidr ?? '?').sort();
 }
 
 describe('network access leases through the Function URL transport', () => {

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ec2QueryClient, type Ec2QueryClient } from '../../src/aws/ec2-query.js';
 import { ec2Directory, type InstanceDirectory } from '../../src/ec2.js';
 import { LkpError } from '../../src/errors.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from '../../src/local/ec2-standin.js';
@@ -71,11 +71,16 @@ afterEach(() => {
 /** A directory whose clients reach the stand-in of the ARN's region, counting the clients it creates. */
 function directory(): {
   dir: InstanceDirectory;
-  clientFor: ReturnType<typeof vi.fn<(region: string) => EC2Client>>;
+  clientFor: ReturnType<typeof vi.fn<(region: string) => Ec2QueryClient>>;
 } {
   const clientFor = vi.fn((region: string) => {
     const standin = region === 'us-east-1' ? east : west;
-    return new EC2Client({ region, endpoint: standin.url, credentials: standin.credentials, maxAttempts: 1 });
+    return ec2QueryClient({
+      region,
+      endpoint: standin.url,
+      credentials: standin.credentials,
+      maxAttempts: 1,
+    });
   });
   return { dir: ec2Directory({ caAccount: ACCOUNT, clientFor }), clientFor };
 }
@@ -202,7 +207,7 @@ describe('EC2 failures', () => {
       expect(e.code).toBe('Internal');
       expect(e.message).toContain('UnauthorizedOperation');
       expect(e.message).toContain('the CA role needs ec2:DescribeInstances');
-      expect(e.message).not.toContain('told to fail'); // the SDK's text stays in the cause
+      expect(e.message).not.toContain('told to fail'); // EC2's text stays in the cause
     }
   });
 
@@ -210,7 +215,7 @@ describe('EC2 failures', () => {
     const port = await closedPort();
     const destroyed = vi.fn();
     const clientFor = vi.fn((region: string) => {
-      const client = new EC2Client({
+      const client = ec2QueryClient({
         region,
         endpoint: `http://127.0.0.1:${port}`,
         credentials: west.credentials,
@@ -242,7 +247,7 @@ describe('EC2 clients', () => {
     expect(clientFor.mock.calls).toEqual([['eu-west-1'], ['us-east-1']]);
   });
 
-  it('by default builds an SDK client that honours AWS_ENDPOINT_URL_EC2 and the environment credentials', async () => {
+  it('by default builds a client that honours AWS_ENDPOINT_URL_EC2 and the environment credentials', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL_EC2', west.url);
     vi.stubEnv('AWS_ACCESS_KEY_ID', west.credentials.accessKeyId);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', west.credentials.secretAccessKey);
