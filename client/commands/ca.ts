@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { fetchCaInfo } from '../lib/certificates.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 export const caCommand = caUrlOption(
@@ -14,6 +13,8 @@ Examples:
   echo "@cert-authority * $(lkp ca --ca "$CA" | head -1)" >> ~/.ssh/known_hosts`,
     ),
 ).action(async (opts: CaUrlOptions & { json?: boolean }) => {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const { fetchCaInfo } = await import('../lib/certificates.js');
   const info = await fetchCaInfo(resolveCa(opts).target);
   process.stdout.write(
     opts.json ? `${JSON.stringify(info, null, 2)}\n` : info.CaPublicKeys.map((k) => `${k}\n`).join(''),

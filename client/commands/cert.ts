@@ -3,8 +3,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
-import { fetchCaInfo, requestCertificate } from '../lib/certificates.js';
-import { resolveCredentials } from '../lib/credentials.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface CertOptions extends CaUrlOptions {
@@ -39,6 +37,11 @@ Example:
            --user ec2-user --key ~/.ssh/id_ed25519.pub`,
     ),
 ).action(async (opts: CertOptions) => {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const [{ fetchCaInfo, requestCertificate }, { resolveCredentials }] = await Promise.all([
+    import('../lib/certificates.js'),
+    import('../lib/credentials.js'),
+  ]);
   const ca = resolveCa(opts).target;
   if (!existsSync(opts.key))
     throw new CliError(`no public key at ${opts.key}`, EXIT.usage, 'create one with ssh-keygen -t ed25519');

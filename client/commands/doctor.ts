@@ -2,11 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { promisify } from 'node:util';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command } from 'commander';
-import { fetchCaInfo } from '../lib/certificates.js';
-import { resolveCredentials } from '../lib/credentials.js';
-import { formatChecks, runDoctor, type CallerIdentity, type DoctorProbes } from '../lib/doctor.js';
+import type { CallerIdentity, DoctorProbes } from '../lib/doctor.js';
 import { caUrlOption, type CaUrlOptions } from './shared.js';
 
 interface DoctorFlags extends CaUrlOptions {
@@ -25,6 +22,8 @@ export const doctorCommand = caUrlOption(
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', '\nExit code 0 when no check fails (warnings allowed), 1 otherwise.'),
 ).action(async (flags: DoctorFlags) => {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const { formatChecks, runDoctor } = await import('../lib/doctor.js');
   const checks = await runDoctor(flags.ca ? { caUrl: flags.ca } : {}, systemProbes(flags));
   const ok = checks.every((c) => c.status !== 'fail');
   process.stdout.write(
@@ -37,6 +36,7 @@ function systemProbes(flags: DoctorFlags): DoctorProbes {
   return {
     callerIdentity: () => callerIdentity(flags),
     caInfo: async (caUrl) => {
+      const { fetchCaInfo } = await import('../lib/certificates.js');
       const info = await fetchCaInfo(caUrl);
       return { keys: info.CaPublicKeys.length, serverId: info.ServerId };
     },
@@ -51,6 +51,11 @@ function systemProbes(flags: DoctorFlags): DoctorProbes {
 
 /** STS GetCallerIdentity, keeping the answer's Date header: AWS's clock, for the skew check. */
 async function callerIdentity(flags: DoctorFlags): Promise<CallerIdentity> {
+  const [{ resolveCredentials }, { GetCallerIdentityCommand, STSClient }] = await Promise.all([
+    import('../lib/credentials.js'),
+    // The SDK loads when the check runs, not whenever lkp starts (issue "Benchmarks", item 4).
+    import('@aws-sdk/client-sts'),
+  ]);
   const credentials = await resolveCredentials(flags.profile ? { profile: flags.profile } : {});
   const sts = new STSClient({
     region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',

@@ -4,11 +4,8 @@
  * opens the security group to this machine's address (as AWS observed it) until the certificate
  * would expire (docs/access-policy.md, "Network access leases"). The certificate is discarded.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
-import { fetchCaInfo, requestCertificate } from '../lib/certificates.js';
-import { resolveCredentials } from '../lib/credentials.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface OpenOptions extends CaUrlOptions {
@@ -44,6 +41,13 @@ Example:
   lkp open --ca "$LKP_CA_URL" ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0`,
     ),
 ).action(async (target: string, opts: OpenOptions) => {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const [{ fetchCaInfo, requestCertificate }, { resolveCredentials }, { generateEd25519 }] =
+    await Promise.all([
+      import('../lib/certificates.js'),
+      import('../lib/credentials.js'),
+      import('../lib/keys.js'),
+    ]);
   const ca = resolveCa(opts).target;
   const [, user = 'ec2-user', instanceArn] = TARGET.exec(target) ?? [];
   if (instanceArn === undefined)
@@ -56,7 +60,8 @@ Example:
   const info = await fetchCaInfo(ca);
   const answer = await requestCertificate(ca, info, credentials, {
     Kind: 'User',
-    PublicKey: throwawayPublicKey(),
+    // A key whose private half is never kept: the certificate is not used.
+    PublicKey: generateEd25519('lkp-open').publicKey,
     RemoteInstanceArn: instanceArn,
     SshUsername: user,
   });
@@ -90,13 +95,4 @@ export function leaseOf(answer: object): OpenedLease | undefined {
   )
     return undefined;
   return { SecurityGroupId, Cidr, Ports, Until };
-}
-
-/** An ed25519 public key in OpenSSH form whose private half is never kept: the certificate is not used. */
-function throwawayPublicKey(): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
-  return `ssh-ed25519 ${blob.toString('base64')}`;
 }

@@ -3,10 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { caTransport } from '../lib/ca-transport.js';
-import { fetchCaInfo } from '../lib/certificates.js';
 import { type CaEndpoint, checkProfileName, DEFAULT_PROFILE, DEFAULT_USER, lkpPaths } from '../lib/config.js';
-import { resolveCredentials } from '../lib/credentials.js';
-import { installProfile, uninstall } from '../lib/install.js';
 import { checkUser } from '../lib/targets.js';
 
 interface SetupOptions {
@@ -69,6 +66,12 @@ Examples:
   lkp setup --uninstall`,
   )
   .action(async (opts: SetupOptions, command: Command) => {
+    // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+    const [{ fetchCaInfo }, { resolveCredentials }, { installProfile, uninstall }] = await Promise.all([
+      import('../lib/certificates.js'),
+      import('../lib/credentials.js'),
+      import('../lib/install.js'),
+    ]);
     const paths = lkpPaths();
     const name = checkProfileName(opts.profileName);
     const lkpCommand = [process.execPath, realpathSync(process.argv[1] ?? '')];

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { toCliError } from '../errors.js';
 import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
-import { forgetLogin, loginContext, prepareLogin } from '../lib/login.js';
 import { parseTarget } from '../lib/targets.js';
 
 interface SshMatchOptions {
@@ -32,6 +31,8 @@ Example (what ssh does for \`ssh ec2-user@i-0123456789abcdef0\`):
   });
 
 async function sshMatch(host: string, user: string, opts: SshMatchOptions): Promise<number> {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const { forgetLogin, loginContext, prepareLogin } = await import('../lib/login.js');
   const paths = lkpPaths();
   let ctx;
   try {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
-import { loginContext, prepareLogin, type PreparedLogin } from '../lib/login.js';
+import type { PreparedLogin } from '../lib/login.js';
 import { checkUser, parseLogin } from '../lib/targets.js';
 
 interface SshOptions {
@@ -41,6 +41,8 @@ Examples:
   lkp ssh web-1 --dry-run --json`,
   )
   .action(async (targetText: string, sshArgs: string[], opts: SshOptions) => {
+    // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+    const { loginContext, prepareLogin } = await import('../lib/login.js');
     const paths = lkpPaths();
     const { name, profile } = pickProfile(readConfig(paths), opts.profileName);
     const login = parseLogin(targetText);

@@ -3,9 +3,6 @@
  * credentials and print it, for someone else to pass with `lkp ssh --voucher` (DESIGN §3.2, §4).
  */
 import { Command } from 'commander';
-import { fetchCaInfo } from '../lib/certificates.js';
-import { resolveCredentials } from '../lib/credentials.js';
-import { buildVoucher } from '../lib/voucher.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface VouchOptions extends CaUrlOptions {
@@ -34,6 +31,12 @@ Example:
   lkp ssh i-0123456789abcdef0 --voucher lkpv1.eyJNZXRob2QiOi…`,
     ),
 ).action(async (opts: VouchOptions) => {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const [{ fetchCaInfo }, { resolveCredentials }, { buildVoucher }] = await Promise.all([
+    import('../lib/certificates.js'),
+    import('../lib/credentials.js'),
+    import('../lib/voucher.js'),
+  ]);
   const ca = resolveCa(opts).target;
   const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
   const info = await fetchCaInfo(ca);

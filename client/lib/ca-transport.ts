@@ -2,8 +2,7 @@
  * How the client reaches the CA (DESIGN §3, §4): the same JSON request and answer over HTTP POST
  * (`lkp-ca serve`, a Function URL, optionally IAM-authenticated with SigV4) or Lambda Invoke.
  */
-import aws4 from 'aws4';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CaRequest } from '../../src/protocol.js';
 import { CliError, EXIT } from '../errors.js';
@@ -46,6 +45,8 @@ export function iamUrlTransport(url: string, credentials: () => Promise<AwsCrede
     async call<T>(request: CaRequest): Promise<T> {
       const body = JSON.stringify(request);
       const c = await credentials();
+      // Loaded on use: every lkp run imports this module, few of them sign (issue "Benchmarks", item 4).
+      const { default: aws4 } = await import('aws4');
       const signed = aws4.sign(
         {
           host: target.host,
@@ -90,10 +91,13 @@ export function iamUrlTransport(url: string, credentials: () => Promise<AwsCrede
 
 export function lambdaTransport(functionName: string, region: string, awsProfile?: string): CaTransport {
   const where = `lambda:${functionName} (${region})`;
-  const client = new LambdaClient({ region, ...(awsProfile ? { profile: awsProfile } : {}), maxAttempts: 2 });
+  let client: LambdaClient | undefined;
   return {
     where,
     async call<T>(request: CaRequest): Promise<T> {
+      // The SDK loads on the first call, not when lkp starts: a cached `lkp ssh` never invokes the CA.
+      const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+      client ??= new LambdaClient({ region, ...(awsProfile ? { profile: awsProfile } : {}), maxAttempts: 2 });
       let out;
       try {
         out = await client.send(

@@ -6,7 +6,6 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { parsePublicKey } from '../../src/cert/index.js';
 import type { CertResponse, InfoResponse } from '../../src/protocol.js';
 import { httpTransport, type CaTransport } from './ca-transport.js';
-import { buildIdentityProof } from './proof.js';
 
 export type CertificateAsk =
   | { Kind: 'User'; PublicKey: string; RemoteInstanceArn: string; SshUsername: string; Vouchers?: string[] }
@@ -15,7 +14,7 @@ export type CertificateAsk =
 /** The CA as a URL (plain HTTP) or any transport (IAM-signed URL, Lambda Invoke). */
 export type CaTarget = string | CaTransport;
 
-const transportOf = (ca: CaTarget): CaTransport => (typeof ca === 'string' ? httpTransport(ca) : ca);
+export const transportOf = (ca: CaTarget): CaTransport => (typeof ca === 'string' ? httpTransport(ca) : ca);
 
 export function fetchCaInfo(ca: CaTarget): Promise<InfoResponse> {
   return transportOf(ca).call<InfoResponse>({ Kind: 'Info' });
@@ -27,6 +26,8 @@ export async function requestCertificate(
   credentials: AwsCredentialIdentity,
   ask: CertificateAsk,
 ): Promise<CertResponse> {
+  // aws4 loads when a proof is signed: a cached `lkp ssh` imports this module and signs nothing.
+  const { buildIdentityProof } = await import('./proof.js');
   const Identity = buildIdentityProof({
     stsEndpoint: info.StsEndpoint,
     region: info.StsRegion,

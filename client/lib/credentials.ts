@@ -2,10 +2,11 @@
  * The caller's AWS credentials from the standard chain (DESIGN §4): environment, profiles, SSO,
  * credential_process, web identity, container and instance metadata.
  */
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 
 export async function resolveCredentials(opts: { profile?: string }): Promise<AwsCredentialIdentity> {
+  // Loaded on use, not when lkp starts: a cached `lkp ssh` needs no credentials (issue "Benchmarks", item 4).
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
   const provider = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
   try {
     return await provider();

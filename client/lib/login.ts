@@ -9,7 +9,6 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CertResponse } from '../../src/protocol.js';
 import { CliError, EXIT } from '../errors.js';
 import { caTransport, type CaTransport } from './ca-transport.js';
-import { fetchCaInfo, requestCertificate } from './certificates.js';
 import { type CachedCertificate, certCache, fileKey } from './cert-cache.js';
 import { type CaProfile, ensurePrivateDir, type LkpPaths } from './config.js';
 import { resolveCredentials } from './credentials.js';
@@ -77,6 +76,8 @@ export async function prepareLogin(
   const cached = key && reuse ? certs.read(target.arn, user, key.fingerprint, ctx.now()) : undefined;
   if (key && cached) return finish(ctx, host, user, key, target.arn, target.address, cached, true);
 
+  // Only a login that asks the CA loads the request path (issue "Benchmarks", item 4).
+  const { fetchCaInfo, requestCertificate } = await import('./certificates.js');
   const fresh = key ? undefined : generateEd25519(`lkp-${ctx.profileName}`);
   const publicKey = key?.publicKey ?? fresh?.publicKey ?? '';
   ctx.progress(`lkp: requesting a certificate for ${user}@${target.arn} from ${ctx.transport().where}`);

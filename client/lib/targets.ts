@@ -3,7 +3,7 @@
  * Name tag, resolved with EC2 DescribeInstances under the user's own credentials and region. The
  * only module of the client that calls EC2.
  */
-import { DescribeInstancesCommand, EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
+import type { EC2Client, Filter, Instance } from '@aws-sdk/client-ec2';
 import { CliError, EXIT } from '../errors.js';
 
 export type TargetSpec =
@@ -182,10 +182,14 @@ export function partitionOf(region: string): string {
 /** The SDK's EC2 client with the user's credentials (profile) and region; honours AWS_ENDPOINT_URL_EC2. */
 export function ec2Lookup(opts: { region?: string; awsProfile?: string }): InstanceLookup {
   const clients = new Map<string, EC2Client>();
-  const clientFor = (region: string | undefined) => {
+  // The SDK (the heaviest module lkp has) loads on the first lookup, not when lkp starts: ids and
+  // ARNs with a cached certificate never get here (issue "Benchmarks", item 4).
+  const sdk = () => import('@aws-sdk/client-ec2');
+  const clientFor = async (region: string | undefined) => {
     const key = region ?? '';
     let client = clients.get(key);
     if (!client) {
+      const { EC2Client } = await sdk();
       client = new EC2Client({
         ...(region ? { region } : {}),
         ...(opts.awsProfile ? { profile: opts.awsProfile } : {}),
@@ -197,8 +201,9 @@ export function ec2Lookup(opts: { region?: string; awsProfile?: string }): Insta
   };
   return {
     async region() {
+      const client = await clientFor(opts.region);
       try {
-        return await clientFor(opts.region).config.region();
+        return await client.config.region();
       } catch {
         throw new CliError(
           'no AWS region for looking up instances',
@@ -208,7 +213,8 @@ export function ec2Lookup(opts: { region?: string; awsProfile?: string }): Insta
       }
     },
     async describe(input, region) {
-      const client = clientFor(region ?? opts.region);
+      const client = await clientFor(region ?? opts.region);
+      const { DescribeInstancesCommand } = await sdk();
       let out;
       try {
         out = await client.send(

@@ -58,7 +58,7 @@ export function renderRenewService(command: readonly string[]): string {
     '',
     '[Service]',
     'Type=oneshot',
-    `ExecStart=${command.map(systemdArg).join(' ')}`,
+    `ExecStart=${systemdCommandLine(command)}`,
     '',
   ].join('\n');
 }
@@ -88,7 +88,7 @@ export function renderRenewCron(command: readonly string[], intervalSeconds: num
       : minutes < 24 * 60
         ? `${minute} */${Math.floor(minutes / 60)} * * *`
         : `${minute} ${minute % 24} * * *`;
-  const line = `${command.map(shellArg).join(' ')} 2>&1 | logger -t ${RENEW_UNIT}`;
+  const line = cronCommandLine(command, RENEW_UNIT);
   return [
     '# Written by `lkp host`: renews the SSH host certificate at two thirds of its lifetime.',
     'SHELL=/bin/sh',
@@ -111,9 +111,19 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 const isoTime = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString();
 
-/** systemd's ExecStart quoting; % starts a specifier there, so it is doubled. */
+/** An ExecStart= value, one argument per element (line breaks cannot be written: validate first). */
+export function systemdCommandLine(command: readonly string[]): string {
+  return command.map(systemdArg).join(' ');
+}
+
+/** A cron.d command that runs `command` and sends its output to syslog under `tag`. */
+export function cronCommandLine(command: readonly string[], tag: string): string {
+  return `${command.map(shellArg).join(' ')} 2>&1 | logger -t ${tag}`;
+}
+
+/** systemd's ExecStart quoting; % starts a specifier and $ a variable there, so both are doubled. */
 function systemdArg(arg: string): string {
-  const escaped = arg.replace(/%/g, '%%');
+  const escaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   return /^[\w@%+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/[\\"]/g, '\\$&')}"`;
 }
 

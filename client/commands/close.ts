@@ -1,0 +1,31 @@
+/**
+ * `lkp close`: revoke this caller's network leases now, instead of waiting for them to expire
+ * (docs/access-policy.md, "Network access leases"). The CA proves who asks, exactly as for a
+ * certificate; it revokes only rules it opened for that caller.
+ */
+import { Command } from 'commander';
+import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
+
+interface CloseOptions extends CaUrlOptions {
+  profile?: string;
+  json?: boolean;
+}
+
+export const closeCommand = caUrlOption(
+  new Command('close')
+    .description('revoke the network leases the CA opened for you, now')
+    .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
+    .option('--json', 'print the answer as JSON')
+    .addHelpText(
+      'after',
+      `
+Example:
+  lkp close --ca https://abc.lambda-url.us-east-1.on.aws/`,
+    ),
+).action(async (opts: CloseOptions) => {
+  const { closeLeases } = await import('../lib/leases.js');
+  const closed = await closeLeases(resolveCa(opts).target, opts.profile);
+  process.stdout.write(
+    opts.json ? `${JSON.stringify({ Closed: closed })}\n` : `revoked ${closed} lease rule(s)\n`,
+  );
+});
