@@ -3,22 +3,9 @@
  * answered by the returned promise or by the callback, within a deadline. What the runtime would
  * report as a FunctionError rejects with PolicyFunctionError, whose message says what went wrong.
  */
-import { randomUUID } from 'node:crypto';
+import { callLambdaHandler, lambdaContext, type LambdaHandler } from '../../src/lambda-runtime.js';
 
-export type LambdaCallback = (error?: unknown, result?: unknown) => void;
-export type LambdaHandler = (event: unknown, context: LambdaContext, callback: LambdaCallback) => unknown;
-
-export interface LambdaContext {
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
+export type { LambdaCallback, LambdaContext, LambdaHandler } from '../../src/lambda-runtime.js';
 
 /** The runtime would report a FunctionError; the CA answers PolicyError and signs nothing. */
 export class PolicyFunctionError extends Error {
@@ -32,18 +19,11 @@ export async function invokeHandler(
   event: unknown,
   timeoutMs: number,
 ): Promise<unknown> {
-  const deadline = Date.now() + timeoutMs;
-  const context: LambdaContext = {
-    functionName: FUNCTION_NAME,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${FUNCTION_NAME}`,
-    memoryLimitInMB: '128',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${FUNCTION_NAME}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
+  const context = lambdaContext(
+    FUNCTION_NAME,
+    `arn:aws:lambda:local:000000000000:function:${FUNCTION_NAME}`,
+    Date.now() + timeoutMs,
+  );
   let timer: NodeJS.Timeout | undefined;
   const answer = new Promise<unknown>((resolve, reject) => {
     timer = setTimeout(
@@ -55,27 +35,17 @@ export async function invokeHandler(
         ),
       timeoutMs,
     );
-    const callback: LambdaCallback = (error, result) =>
-      error === undefined || error === null ? resolve(result) : reject(callbackFailure(error));
-    try {
-      const returned = handler(event, context, callback);
-      // An async handler answers with its promise; a callback-style one returns nothing and calls back.
-      if (isThenable(returned)) returned.then(resolve, (e: unknown) => reject(thrownFailure(e)));
-    } catch (e) {
-      reject(thrownFailure(e));
-    }
+    // A callback-style handler returns nothing and calls back; its return value is not an answer.
+    void callLambdaHandler(handler, event, context, false).then((outcome) => {
+      if (outcome.ok) resolve(outcome.result);
+      else reject(outcome.via === 'callback' ? callbackFailure(outcome.error) : thrownFailure(outcome.error));
+    });
   });
   try {
     return await answer;
   } finally {
     clearTimeout(timer);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 function thrownFailure(e: unknown): PolicyFunctionError {

@@ -7,10 +7,10 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readLimitedBody } from '../http-body.js';
-import { verifySigV4, type SigningCredentials } from './sigv4-verify.js';
+import type { SigningCredentials } from './sigv4-verify.js';
+import { escapeXmlText, startStandinServer, verifyStandinSignature } from './standin-server.js';
 import { localCredentials } from './credentials.js';
 
 /** shutting-down: still reports its addresses, as EC2 does until the instance is terminated. */
@@ -134,36 +134,22 @@ export async function startEc2Standin(opts: {
     instances: checkInstances(opts.instances),
     groups: checkSecurityGroups(opts.securityGroups ?? []),
   };
-  let requests = 0;
-
-  const server = createServer((req, res) => {
-    requests += 1;
-    answer(req, opts, credentials, state)
-      .then((xml) => send(res, 200, xml))
-      .catch((e: unknown) => {
-        const fault =
-          e instanceof Ec2Fault
-            ? e
-            : new Ec2Fault(500, 'InternalError', 'internal error in the EC2 stand-in');
-        if (res.headersSent) res.destroy();
-        else send(res, fault.status, errorXml(fault));
-      });
+  const server = await startStandinServer({
+    port: opts.port,
+    handle: async (req, res) => send(res, 200, await answer(req, opts, credentials, state)),
+    fail: (_req, res, e) => {
+      const fault =
+        e instanceof Ec2Fault ? e : new Ec2Fault(500, 'InternalError', 'internal error in the EC2 stand-in');
+      send(res, fault.status, errorXml(fault));
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     region: opts.region,
     account: opts.account,
     credentials,
-    requestCount: () => requests,
+    requestCount: server.requestCount,
     setInstances: (list) => {
       state.instances = checkInstances(list);
     },
@@ -176,11 +162,7 @@ export async function startEc2Standin(opts: {
         cidr,
         ...(description !== undefined ? { description } : {}),
       })),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: server.close,
   };
 }
 
@@ -284,16 +266,12 @@ function checkSignature(
   region: string,
   credentials: SigningCredentials,
 ): void {
-  const verdict = verifySigV4(
-    { method: req.method ?? '', target: req.url ?? '', headers: headerPairs(req.rawHeaders), body },
-    {
-      region,
-      service: 'ec2',
-      now: new Date(),
-      maxSkewMs: MAX_SKEW_MS,
-      findCredentials: (id) => (id === credentials.accessKeyId ? credentials : undefined),
-    },
-  );
+  const verdict = verifyStandinSignature(req, body, {
+    region,
+    service: 'ec2',
+    maxSkewMs: MAX_SKEW_MS,
+    credentials,
+  });
   if (verdict.ok) return;
   switch (verdict.code) {
     case 'MissingAuthenticationToken':
@@ -705,10 +683,7 @@ function optionalInteger(
 
 // --- XML in the EC2 2016-11-15 shape (element names from the EC2 API reference) ---
 
-/** Element text only (the stand-in writes no dynamic attributes), so quotes stay as they are. */
-const escapeXml = (s: string) =>
-  s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
-const text = (name: string, value: string | number) => `<${name}>${escapeXml(String(value))}</${name}>`;
+const text = (name: string, value: string | number) => `<${name}>${escapeXmlText(String(value))}</${name}>`;
 const node = (name: string, children: readonly string[]) => `<${name}>${children.join('')}</${name}>`;
 const itemSet = (name: string, items: ReadonlyArray<readonly string[]>) =>
   node(
@@ -822,10 +797,4 @@ function send(res: ServerResponse, status: number, xml: string): void {
     'Content-Length': Buffer.byteLength(xml),
   });
   res.end(xml);
-}
-
-function headerPairs(raw: string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
-  return pairs;
 }

@@ -6,11 +6,11 @@
  * Tests change membership at run time and inject Throttling to exercise the client's backoff.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readLimitedBody } from '../http-body.js';
 import { localCredentials } from './credentials.js';
-import { verifySigV4, type SigningCredentials } from './sigv4-verify.js';
+import type { SigningCredentials } from './sigv4-verify.js';
+import { escapeXmlText, startStandinServer, verifyStandinSignature } from './standin-server.js';
 
 /** IAM group name → the IAM user names in it. */
 export type IamGroups = Readonly<Record<string, readonly string[]>>;
@@ -65,46 +65,34 @@ export async function startIamStandin(opts: {
 }): Promise<IamStandin> {
   const credentials = opts.credentials ?? localCredentials();
   let groups = checkGroups(opts.groups);
-  let requests = 0;
   let throttled = 0;
   const actions: string[] = [];
 
-  const server = createServer((req, res) => {
-    requests += 1;
-    readSigned(req, credentials)
-      .then((params) => {
-        const action = params.get('Action') ?? '(none)';
-        actions.push(action);
-        if (throttled > 0) {
-          throttled -= 1;
-          throw new IamFault(400, 'Throttling', 'Rate exceeded');
-        }
-        send(res, 200, answer(action, params, groups, opts.account));
-      })
-      .catch((e: unknown) => {
-        const fault =
-          e instanceof IamFault
-            ? e
-            : new IamFault(500, 'ServiceFailure', 'internal error in the IAM stand-in');
-        if (res.headersSent) res.destroy();
-        else send(res, fault.status, errorXml(fault));
-      });
+  const server = await startStandinServer({
+    port: opts.port,
+    handle: async (req, res) => {
+      const params = await readSigned(req, credentials);
+      const action = params.get('Action') ?? '(none)';
+      actions.push(action);
+      if (throttled > 0) {
+        throttled -= 1;
+        throw new IamFault(400, 'Throttling', 'Rate exceeded');
+      }
+      send(res, 200, answer(action, params, groups, opts.account));
+    },
+    fail: (_req, res, e) => {
+      const fault =
+        e instanceof IamFault ? e : new IamFault(500, 'ServiceFailure', 'internal error in the IAM stand-in');
+      send(res, fault.status, errorXml(fault));
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     region: IAM_REGION,
     account: opts.account,
     credentials,
-    requestCount: () => requests,
+    requestCount: server.requestCount,
     actions: () => [...actions],
     setGroups: (next) => {
       groups = checkGroups(next);
@@ -112,11 +100,7 @@ export async function startIamStandin(opts: {
     throttleNext: (count) => {
       throttled = count;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: server.close,
   };
 }
 
@@ -137,16 +121,12 @@ async function readSigned(
   const body = await readLimitedBody(req, MAX_BODY_BYTES);
   if (body === undefined)
     throw new IamFault(413, 'RequestEntityTooLarge', `request body exceeds ${MAX_BODY_BYTES} bytes`);
-  const verdict = verifySigV4(
-    { method: req.method, target: req.url, headers: headerPairs(req.rawHeaders), body },
-    {
-      region: IAM_REGION,
-      service: 'iam',
-      now: new Date(),
-      maxSkewMs: MAX_SKEW_MS,
-      findCredentials: (id) => (id === credentials.accessKeyId ? credentials : undefined),
-    },
-  );
+  const verdict = verifyStandinSignature(req, body, {
+    region: IAM_REGION,
+    service: 'iam',
+    maxSkewMs: MAX_SKEW_MS,
+    credentials,
+  });
   if (!verdict.ok)
     throw new IamFault(
       verdict.code === 'IncompleteSignature' || verdict.code === 'RequestExpired' ? 400 : 403,
@@ -261,9 +241,7 @@ function paginate<T>(
 
 // --- XML in the IAM 2010-05-08 shape (element names from the IAM API reference) ---
 
-const escapeXml = (s: string) =>
-  s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
-const text = (name: string, value: string) => `<${name}>${escapeXml(value)}</${name}>`;
+const text = (name: string, value: string) => `<${name}>${escapeXmlText(value)}</${name}>`;
 const node = (name: string, children: string | readonly string[]) =>
   `<${name}>${typeof children === 'string' ? children : children.join('')}</${name}>`;
 const CREATED = '2024-01-01T00:00:00Z';
@@ -299,10 +277,4 @@ function errorXml(fault: IamFault): string {
 function send(res: ServerResponse, status: number, xml: string): void {
   res.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(xml) });
   res.end(xml);
-}
-
-function headerPairs(raw: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
-  return pairs;
 }

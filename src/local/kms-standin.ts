@@ -20,13 +20,13 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KeySpec, KeyUsageType, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { readLimitedBody } from '../http-body.js';
-import { verifySigV4, type SigningCredentials, type SigV4FailureCode } from './sigv4-verify.js';
+import type { SigningCredentials, SigV4FailureCode } from './sigv4-verify.js';
+import { startStandinServer, verifyStandinSignature } from './standin-server.js';
 import { localCredentials } from './credentials.js';
 
 export interface KmsStandinOptions {
@@ -179,32 +179,25 @@ export async function startKmsStandin(opts: KmsStandinOptions): Promise<KmsStand
   const store = new KeyStore(opts.stateDir, opts.region, opts.account ?? DEFAULT_ACCOUNT);
   const credentials = opts.credentials ?? localCredentials();
   const counts = new Map<string, number>();
-  let total = 0;
 
-  const server = createServer((req, res) => {
-    total += 1;
-    const op = operationOf(req);
-    if (op !== undefined) counts.set(op, (counts.get(op) ?? 0) + 1);
-    handle(req, res, op, store, opts.region, credentials).catch((e: unknown) => {
-      if (res.headersSent) return void res.destroy();
+  const server = await startStandinServer({
+    port: opts.port,
+    handle: (req, res) => {
+      const op = operationOf(req);
+      if (op !== undefined) counts.set(op, (counts.get(op) ?? 0) + 1);
+      return handle(req, res, op, store, opts.region, credentials);
+    },
+    fail: (_req, res, e) => {
       const fault =
         e instanceof KmsFault
           ? e
           : new KmsFault('KMSInternalException', 'internal error in the KMS stand-in', 500);
       sendJson(res, fault.status, { __type: fault.type, message: fault.message });
-    });
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     region: opts.region,
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     createKey: async (spec, alias) => {
@@ -223,12 +216,8 @@ export async function startKmsStandin(opts: KmsStandinOptions): Promise<KmsStand
       const key = store.find(keyIdOrAlias);
       return key && { keyId: key.keyId, arn: store.arnOf(key) };
     },
-    requestCount: (op) => (op === undefined ? total : (counts.get(op) ?? 0)),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    requestCount: (op) => (op === undefined ? server.requestCount() : (counts.get(op) ?? 0)),
+    close: server.close,
   };
 }
 
@@ -254,16 +243,12 @@ async function handle(
   if (body === undefined) {
     throw new KmsFault('ValidationException', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
   }
-  const verdict = verifySigV4(
-    { method: req.method, target: req.url, headers: headerPairs(req.rawHeaders), body },
-    {
-      region,
-      service: 'kms',
-      now: new Date(),
-      maxSkewMs: MAX_SKEW_MS,
-      findCredentials: (id) => (id === credentials.accessKeyId ? credentials : undefined),
-    },
-  );
+  const verdict = verifyStandinSignature(req, body, {
+    region,
+    service: 'kms',
+    maxSkewMs: MAX_SKEW_MS,
+    credentials,
+  });
   if (!verdict.ok) throw new KmsFault(SIGV4_FAULTS[verdict.code], verdict.message);
 
   if (!(req.headers['content-type'] ?? '').startsWith(JSON_CONTENT_TYPE)) {
@@ -649,10 +634,4 @@ function sendJson(res: ServerResponse, status: number, body: object): void {
     'x-amzn-RequestId': randomUUID(),
   });
   res.end(text);
-}
-
-function headerPairs(raw: string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
-  return pairs;
 }

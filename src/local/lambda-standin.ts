@@ -5,31 +5,21 @@
  * answering as Lambda does, including `X-Amz-Function-Error` for a handler that fails.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { callLambdaHandler, lambdaContext, type LambdaHandler as StandinHandler } from '../lambda-runtime.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLimitedBody } from '../http-body.js';
-import { verifySigV4, type SigningCredentials, type SigV4FailureCode } from './sigv4-verify.js';
+import type { SigningCredentials, SigV4FailureCode } from './sigv4-verify.js';
+import { startStandinServer, verifyStandinSignature } from './standin-server.js';
 import { localCredentials } from './credentials.js';
 
-export type StandinCallback = (error?: unknown, result?: unknown) => void;
-
-/** The part of Lambda's Node.js context object a policy might use. */
-export interface StandinContext {
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
-
-/** An async handler, or the older style that answers through `callback(error, result)`. */
-export type StandinHandler = (event: unknown, context: StandinContext, callback: StandinCallback) => unknown;
+/** The stand-in's names for the shared Lambda runtime types. */
+export type {
+  LambdaCallback as StandinCallback,
+  LambdaContext as StandinContext,
+  LambdaHandler as StandinHandler,
+} from '../lambda-runtime.js';
 
 export interface LambdaStandinOptions {
   region: string;
@@ -90,32 +80,19 @@ export async function startLambdaStandin(opts: LambdaStandinOptions): Promise<La
   const functions = new Map(
     Object.entries(opts.functions).map(([name, fn]) => [name, new LocalFunction(name, fn, opts.region)]),
   );
-  const server = createServer((req, res) => {
-    handle(req, res, opts.region, credentials, functions).catch(() => {
-      if (!res.headersSent) sendError(res, 500, 'ServiceException', 'internal error in the Lambda stand-in');
-      else res.destroy();
-    });
+  const server = await startStandinServer({
+    port: opts.port,
+    handle: (req, res) => handle(req, res, opts.region, credentials, functions),
+    fail: (_req, res) => sendError(res, 500, 'ServiceException', 'internal error in the Lambda stand-in'),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     region: opts.region,
     credentials,
     functionArn: (name) => functionArn(opts.region, name),
     invocations: (name) => [...(functions.get(name)?.events ?? [])],
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: server.close,
   };
 }
 
@@ -134,19 +111,14 @@ class LocalFunction {
   async invoke(event: unknown): Promise<unknown> {
     this.events.push(event);
     const handler = await this.load();
-    const deadline = Date.now() + NOMINAL_TIMEOUT_MS;
-    const context: StandinContext = {
-      functionName: this.name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: functionArn(this.region, this.name),
-      memoryLimitInMB: '128',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${this.name}`,
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    };
-    return runHandler(handler, event, context);
+    const context = lambdaContext(
+      this.name,
+      functionArn(this.region, this.name),
+      Date.now() + NOMINAL_TIMEOUT_MS,
+    );
+    const outcome = await callLambdaHandler(handler, event, context, true);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
   }
 
   private load(): Promise<StandinHandler> {
@@ -170,22 +142,6 @@ async function importHandler(modulePath: string): Promise<StandinHandler> {
   return handler as StandinHandler;
 }
 
-/**
- * As Lambda's Node.js runtime: a returned promise settles the invocation; otherwise a handler that
- * declares a callback answers through it; otherwise its return value is the answer. A non-null
- * first callback argument is an error even when it looks like an answer (`callback({authorized:
- * true})` is a classic policy bug, and real Lambda fails the invocation for it).
- */
-function runHandler(handler: StandinHandler, event: unknown, context: StandinContext): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const callback: StandinCallback = (error, result) =>
-      error === undefined || error === null ? resolve(result) : reject(error);
-    const returned = handler(event, context, callback);
-    if (isThenable(returned)) returned.then(resolve, reject);
-    else if (handler.length < 3) resolve(returned);
-  });
-}
-
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
@@ -205,16 +161,12 @@ async function handle(
       `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
     );
 
-  const verdict = verifySigV4(
-    { method: req.method, target: req.url ?? '', headers: headerPairs(req.rawHeaders), body },
-    {
-      region,
-      service: 'lambda',
-      now: new Date(),
-      maxSkewMs: MAX_SKEW_MS,
-      findCredentials: (id) => (id === credentials.accessKeyId ? credentials : undefined),
-    },
-  );
+  const verdict = verifyStandinSignature(req, body, {
+    region,
+    service: 'lambda',
+    maxSkewMs: MAX_SKEW_MS,
+    credentials,
+  });
   if (!verdict.ok) {
     const { status, type } = SIGV4_ERRORS[verdict.code];
     return sendError(res, status, type, verdict.message);
@@ -311,24 +263,10 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function headerPairs(raw: string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
-  return pairs;
-}
-
 function safeDecode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
     return segment;
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -74,7 +74,8 @@ function sshdConfig(o: SshdOptions & { port: number; caPath: string; principalsD
   ].join('\n');
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on: bind, note it, release it. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -87,7 +88,7 @@ function freePort(): Promise<number> {
 }
 
 /** Ready when the port answers with an SSH banner; fails fast with sshd's own words if it exits. */
-async function waitForBanner(port: number, child: ChildProcess, log: () => string): Promise<void> {
+export async function waitForBanner(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`sshd exited with code ${child.exitCode}:\n${log()}`);

@@ -4,9 +4,9 @@
  * against credentials it generated for a fixed list of local principals.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { verifySigV4, type SigningCredentials } from './sigv4-verify.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SigningCredentials } from './sigv4-verify.js';
+import { startStandinServer, verifyStandinSignature } from './standin-server.js';
 import { readLimitedBody } from '../http-body.js';
 import { base32, localCredentials } from './credentials.js';
 
@@ -45,35 +45,19 @@ export async function startStsStandin(opts: {
 }): Promise<StsStandin> {
   const principals = opts.principals.map(createPrincipal);
   const byAccessKey = new Map(principals.map((p) => [p.credentials.accessKeyId, p]));
-  let requests = 0;
-
-  const server = createServer((req, res) => {
-    requests += 1;
-    handle(req, res, opts.region, byAccessKey).catch(() => {
-      if (!res.headersSent)
-        sendError(res, wantsJson(req), 500, 'InternalFailure', 'internal error in the STS stand-in');
-      else res.destroy();
-    });
+  const server = await startStandinServer({
+    port: opts.port,
+    handle: (req, res) => handle(req, res, opts.region, byAccessKey),
+    fail: (req, res) =>
+      sendError(res, wantsJson(req), 500, 'InternalFailure', 'internal error in the STS stand-in'),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     region: opts.region,
     principals,
-    requestCount: () => requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    requestCount: server.requestCount,
+    close: server.close,
   };
 }
 
@@ -92,16 +76,12 @@ async function handle(
     return sendError(res, json, 413, 'RequestEntityTooLarge', `request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
 
-  const verdict = verifySigV4(
-    { method: req.method, target: req.url, headers: headerPairs(req.rawHeaders), body },
-    {
-      region,
-      service: 'sts',
-      now: new Date(),
-      maxSkewMs: MAX_SKEW_MS,
-      findCredentials: (id) => byAccessKey.get(id)?.credentials,
-    },
-  );
+  const verdict = verifyStandinSignature(req, body, {
+    region,
+    service: 'sts',
+    maxSkewMs: MAX_SKEW_MS,
+    credentials: (id) => byAccessKey.get(id)?.credentials,
+  });
   if (!verdict.ok) {
     const status = verdict.code === 'IncompleteSignature' ? 400 : 403;
     return sendError(res, json, status, verdict.code, verdict.message);
@@ -184,12 +164,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 }
 
 const wantsJson = (req: IncomingMessage) => (req.headers.accept ?? '').includes('application/json');
-
-function headerPairs(raw: string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
-  return pairs;
-}
 
 const xmlText = (s: string) =>
   s.replace(

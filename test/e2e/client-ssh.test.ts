@@ -48,6 +48,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
   let entry: string;
   let env: Record<string, string>;
   const lkp = (...args: string[]) => exec(process.execPath, [entry, ...args], env);
+  const setupArgs = () => ['setup', '--url', stack.caUrl, '--host-pattern', 'lkp-*', '--default-user', login];
   const certificateRequests = () =>
     stack
       .caOutput()
@@ -94,15 +95,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_EC2: ec2.url,
     };
-    const setup = await lkp(
-      'setup',
-      '--url',
-      stack.caUrl,
-      '--host-pattern',
-      'lkp-*',
-      '--default-user',
-      login,
-    );
+    const setup = await lkp(...setupArgs());
     expect(setup.stderr).toBe('');
     expect(setup.code).toBe(0);
   });
@@ -121,15 +114,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
     expect(readFileSync(join(home, '.lkp', 'known_hosts'), 'utf8')).toMatch(
       /^@cert-authority \* ecdsa-sha2-nistp256 AAAA\S+ lkp-ca\n$/,
     );
-    const again = await lkp(
-      'setup',
-      '--url',
-      stack.caUrl,
-      '--host-pattern',
-      'lkp-*',
-      '--default-user',
-      login,
-    );
+    const again = await lkp(...setupArgs());
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already includes lkp');
     const sshConfig = readFileSync(join(home, '.ssh', 'config'), 'utf8');

@@ -1,27 +1,8 @@
 /** The commands a person runs, as built: `lkp-ca serve`, `npm start`'s local stack and `lkp`. */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCertificate, generateKeyPair } from '../../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
-
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-
-async function runNode(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, args, {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: code ?? -1, stdout, stderr };
-  }
-}
+import { runNode } from '../helpers/run-node.js';
 
 describe('lkp-ca serve', () => {
   it('stops with every configuration problem named when the environment is wrong', async () => {

@@ -17,7 +17,6 @@ import {
   writeFileSync,
   mkdirSync,
 } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +29,7 @@ import { parseCertificate } from '../../src/cert/index.js';
 import { requestUserCertificate, trySsh } from '../../src/local/instance.js';
 import { findSshd, generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
 import { stopChild } from '../../src/local/process.js';
+import { freePort, waitForBanner } from '../../src/local/sshd.js';
 import {
   LOCAL_ACCOUNT,
   LOCAL_INSTANCE_ARN,
@@ -312,18 +312,6 @@ function sshdConfig(root: string, listenPort: number): string {
   ].join('\n');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const free = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(free));
-    });
-  });
-}
-
 async function startSshd(configPath: string, listenPort: number): Promise<ChildProcess> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const logPath = join(root, 'sshd.log');
@@ -332,22 +320,6 @@ async function startSshd(configPath: string, listenPort: number): Promise<ChildP
     stdio: ['ignore', 'ignore', logFd],
   });
   closeSync(logFd);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`sshd exited:\n${readFileSync(logPath, 'utf8')}`);
-    if (await answers(listenPort)) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sshd did not start:\n${readFileSync(logPath, 'utf8')}`);
-}
-
-function answers(listenPort: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port: listenPort });
-    socket.once('data', (d) => {
-      socket.destroy();
-      resolve(d.toString().startsWith('SSH-'));
-    });
-    socket.once('error', () => resolve(false));
-  });
+  await waitForBanner(listenPort, child, () => readFileSync(logPath, 'utf8'));
+  return child;
 }

@@ -1,13 +1,11 @@
 /** `lkp policy test`, run as built (dist/client/cli.js, or bundled here when dist is missing). */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, runNode } from '../helpers/run-node.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
+const root = repoRoot;
 const examples = join(root, 'authorizers', 'examples');
 const requests = join(examples, 'requests');
 const NIGHT = '2030-01-15T22:30:00Z';
@@ -43,18 +41,8 @@ afterAll(() => {
   if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 });
 
-async function lkp(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: code ?? -1, stdout, stderr };
-  }
+function lkp(args: string[], env: Record<string, string> = {}) {
+  return runNode([cli, ...args], env);
 }
 
 function policyFile(name: string, source: string): string {

@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchCaInfo } from '../../client/lib/certificates.js';
 import { knownHostsLine, type SshLogin } from '../../client/lib/ssh-args.js';
 import {
   createCertificate,
@@ -14,23 +13,19 @@ import {
   randomSerial,
   type CertificateTemplate,
 } from '../../src/cert/index.js';
-import {
-  loginFor,
-  requestUserCertificate,
-  startLocalInstance,
-  trySsh,
-  type LocalInstance,
-} from '../../src/local/instance.js';
+import { loginFor, requestUserCertificate, trySsh, type LocalInstance } from '../../src/local/instance.js';
 import { generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
-import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
+import { LOCAL_INSTANCE_ARN, type LocalStack } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
 import { fileSigner } from '../../src/signer/file.js';
 import type { Signer } from '../../src/signer/signer.js';
+import { startSshLoginFixture, type SshLoginFixture } from '../helpers/ssh-login.js';
 
 const loginUser = userInfo().username;
 const principal = `${loginUser}@${LOCAL_INSTANCE_ARN}`;
 const MARKER = 'lkp-e2e-ok';
 
+let fixture: SshLoginFixture | undefined;
 let stack: LocalStack;
 let info: InfoResponse;
 let instance: LocalInstance;
@@ -38,17 +33,13 @@ let userKey: KeyPair;
 let login: SshLogin;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
-  info = await fetchCaInfo(stack.caUrl);
-  instance = await startLocalInstance(stack, info, loginUser);
-  userKey = await generateKeyPair(stack.dir, 'id_ed25519');
-  const { certificatePath } = await requestUserCertificate(stack, info, userKey, loginUser);
-  login = loginFor(instance, loginUser, userKey.privatePath, certificatePath);
+  fixture = await startSshLoginFixture(loginUser, 'id_ed25519');
+  ({ stack, info, instance, userKey } = fixture);
+  login = loginFor(instance, loginUser, userKey.privatePath, fixture.userCertificatePath);
 });
 
 afterAll(async () => {
-  await instance?.sshd.close();
-  await stack?.close();
+  await fixture?.close();
 });
 
 /** Signs a certificate for the user key directly with a CA key file, to control each field. */

@@ -12,6 +12,7 @@ import { expect } from 'vitest';
 import { parsePublicKey } from '../../src/cert/index.js';
 import { mpintFromUnsigned, sshString } from '../../src/cert/wire.js';
 import type { SigningCredentials } from '../../src/local/sigv4-verify.js';
+import type { LocalPrincipal } from '../../src/local/sts-standin.js';
 import {
   HEADER_KEY_FINGERPRINT,
   HEADER_SERVER_ID,
@@ -214,6 +215,14 @@ export function expectNoSecretsIn(output: string, extra: (string | undefined)[] 
   const leaked = [...sentSecrets].filter((s) => output.includes(s));
   expect(leaked.map((s) => `${s.slice(0, 12)}…`)).toEqual([]);
   expect(output).not.toMatch(/Credential=[A-Z0-9]{8}|Signature=[0-9a-f]{8}|PRIVATE KEY/);
+}
+
+/** What STS principals must never leave in any output: their secret keys and session tokens. */
+export function principalSecrets(principals: readonly LocalPrincipal[]): (string | undefined)[] {
+  return [
+    ...principals.map((p) => p.credentials.secretAccessKey),
+    ...principals.map((p) => p.credentials.sessionToken),
+  ];
 }
 
 // ---- policies and raw connections --------------------------------------------------------------

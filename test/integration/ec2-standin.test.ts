@@ -9,6 +9,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from '../../src/local/ec2-standin.js';
 import type { SigningCredentials } from '../../src/local/sigv4-verify.js';
+import { sendRaw } from '../helpers/raw-http.js';
+import { sdkClientFor } from '../helpers/ec2-clients.js';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '111122223333';
@@ -43,7 +45,7 @@ beforeAll(async () => {
     instances: INSTANCES,
     failures: { [LOCKED]: 'UnauthorizedOperation' },
   });
-  sdk = new EC2Client({ region: REGION, endpoint: ec2.url, credentials: ec2.credentials, maxAttempts: 1 });
+  sdk = sdkClientFor(ec2);
 });
 afterAll(async () => {
   sdk.destroy();
@@ -57,7 +59,7 @@ interface Reply {
 }
 
 /** POSTs a form body signed with aws4 (independent of the SDK) for `ec2` in `region`. */
-function post(
+async function post(
   body: string,
   opts: { credentials?: SigningCredentials; region?: string; unsigned?: boolean } = {},
 ): Promise<Reply> {
@@ -79,21 +81,8 @@ function post(
         },
         opts.credentials ?? ec2.credentials,
       );
-  return new Promise((resolve, reject) => {
-    const req = request(ec2.url, { method: 'POST', headers: signed.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          contentType: res.headers['content-type'] ?? '',
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const reply = await sendRaw(ec2.url, { method: 'POST', headers: signed.headers }, body);
+  return { status: reply.status, contentType: reply.headers['content-type'] ?? '', body: reply.body };
 }
 
 const describeBody = (...params: string[]) =>

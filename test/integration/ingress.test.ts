@@ -11,11 +11,13 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { ec2QueryClient, type Ec2QueryClient } from '../../src/aws/ec2-query.js';
+import type { Ec2QueryClient } from '../../src/aws/ec2-query.js';
 import { LkpError } from '../../src/errors.js';
 import { ec2LeaseManager, type LeaseManager, type LeaseRequest } from '../../src/ingress/index.js';
 import { leaseDescription, ownerOf } from '../../src/ingress/plan.js';
 import { startEc2Standin, type Ec2Standin } from '../../src/local/ec2-standin.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { queryClientFor, sdkClientFor } from '../helpers/ec2-clients.js';
 
 const REGION = 'us-east-1';
 const GROUP = 'sg-0123456789abcdef0';
@@ -48,13 +50,8 @@ beforeEach(async () => {
       { groupId: NOT_CONFIGURED },
     ],
   });
-  sdk = new EC2Client({ region: REGION, endpoint: ec2.url, credentials: ec2.credentials, maxAttempts: 1 });
-  client = ec2QueryClient({
-    region: REGION,
-    endpoint: ec2.url,
-    credentials: ec2.credentials,
-    maxAttempts: 1,
-  });
+  sdk = sdkClientFor(ec2);
+  client = queryClientFor(ec2);
   leases = ec2LeaseManager({ allowedGroups: [GROUP, OTHER_GROUP], defaultPorts: [22], client });
   return async () => {
     sdk.destroy();
@@ -74,14 +71,7 @@ const lease = (o: Partial<LeaseRequest> = {}): LeaseRequest => ({
 const lkpRules = (group = GROUP) => ec2.securityGroupRules(group).filter((r) => r.description !== 'office');
 const aliceUntil = (until: number) => leaseDescription(ownerOf(ALICE), until);
 
-async function refusal(p: Promise<unknown>): Promise<LkpError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(LkpError);
-  return e as LkpError;
-}
+const refusal = (p: Promise<unknown>): Promise<LkpError> => rejectionOf(p, LkpError);
 
 describe('opening a lease', () => {
   it('opens 127.0.0.1/32 for the Function URL caller until ValidBefore; the sweeper removes it after', async () => {

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import aws4 from 'aws4';
+import { sendRaw } from '../helpers/raw-http.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startLambdaStandin,
@@ -95,24 +95,7 @@ function invoke(name: string, opts: InvokeOptions = {}): Promise<WireResponse> {
   if (opts.unsigned) delete headers.Authorization;
   const sent = opts.tamper ? opts.tamper(body) : body;
   headers['Content-Length'] = String(Buffer.byteLength(sent));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: hostname, port, method: signed.method, path: signed.path, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(sent);
-  });
+  return sendRaw(lambda.url, { method: signed.method, path: signed.path, headers }, sent);
 }
 
 describe('Lambda stand-in: successful invocations', () => {

@@ -1,10 +1,10 @@
-import { request } from 'node:http';
 import aws4 from 'aws4';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIdentityProof } from '../../client/lib/proof.js';
 import { startStsStandin, type LocalPrincipal, type StsStandin } from '../../src/local/sts-standin.js';
 import type { IdentityProof } from '../../src/protocol.js';
+import { sendRaw } from '../helpers/raw-http.js';
 
 const USER_ARN = 'arn:aws:iam::111122223333:user/alice';
 const ROLE_ARN = 'arn:aws:sts::111122223333:assumed-role/lkp-demo-host/i-0123456789abcdef0';
@@ -36,29 +36,16 @@ const proofFor = (p: LocalPrincipal, overrides: { region?: string } = {}) =>
   });
 
 /** Sends the proof exactly as it says: method, url, headers, body. */
-function send(
+async function send(
   proof: IdentityProof,
   extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; contentType: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      proof.Url,
-      { method: proof.Method, headers: { ...proof.Headers, ...extraHeaders } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: res.headers['content-type'] ?? '',
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(proof.Body);
-  });
+  const reply = await sendRaw(
+    proof.Url,
+    { method: proof.Method, headers: { ...proof.Headers, ...extraHeaders } },
+    proof.Body,
+  );
+  return { status: reply.status, contentType: reply.headers['content-type'] ?? '', body: reply.body };
 }
 
 const xmlField = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];

@@ -6,18 +6,11 @@
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchCaInfo } from '../../client/lib/certificates.js';
 import { buildIdentityProof } from '../../client/lib/proof.js';
 import { mpintFromUnsigned, sshString, uint32 } from '../../src/cert/wire.js';
-import {
-  loginFor,
-  requestUserCertificate,
-  startLocalInstance,
-  trySsh,
-  type LocalInstance,
-} from '../../src/local/instance.js';
-import { generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
-import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
+import { loginFor, trySsh, type LocalInstance } from '../../src/local/instance.js';
+import type { KeyPair } from '../../src/local/openssh.js';
+import { LOCAL_INSTANCE_ARN, type LocalStack } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
 import {
   blobOf,
@@ -29,11 +22,14 @@ import {
   keyLine,
   postCa,
   rsaPublicKey,
+  principalSecrets,
 } from '../helpers/attack.js';
+import { startSshLoginFixture, type SshLoginFixture } from '../helpers/ssh-login.js';
 
 const loginUser = userInfo().username;
 const MARKER = 'lkp-kind-ok';
 
+let fixture: SshLoginFixture | undefined;
 let stack: LocalStack;
 let info: InfoResponse;
 let instance: LocalInstance;
@@ -42,17 +38,12 @@ let userCertificatePath: string;
 let userCertificate: string;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
-  info = await fetchCaInfo(stack.caUrl);
-  instance = await startLocalInstance(stack, info, loginUser);
-  userKey = await generateKeyPair(stack.dir, 'id_user');
-  const issued = await requestUserCertificate(stack, info, userKey, loginUser);
-  userCertificatePath = issued.certificatePath;
-  userCertificate = issued.cert.Certificate;
+  fixture = await startSshLoginFixture(loginUser, 'id_user');
+  ({ stack, info, instance, userKey, userCertificatePath } = fixture);
+  userCertificate = fixture.userCertificate.Certificate;
 });
 afterAll(async () => {
-  await instance?.sshd.close();
-  await stack?.close();
+  await fixture?.close();
 });
 
 const ed = ed25519PublicKey();
@@ -254,10 +245,6 @@ describe('certificate kinds against a real sshd', () => {
 
 describe('logging (DESIGN §5)', () => {
   it('wrote no Authorization value, signature, session token, secret key or private key', () => {
-    const principals = stack.sts.principals;
-    expectNoSecretsIn(stack.caOutput() + instance.sshd.log(), [
-      ...principals.map((p) => p.credentials.secretAccessKey),
-      ...principals.map((p) => p.credentials.sessionToken),
-    ]);
+    expectNoSecretsIn(stack.caOutput() + instance.sshd.log(), principalSecrets(stack.sts.principals));
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '../../src/aws/ec2-query.js';
 import { startEc2Standin, type Ec2Standin } from '../../src/local/ec2-standin.js';
 import { childElement, childText } from '../../src/xml.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const REGION = 'eu-west-1';
 const INSTANCE = 'i-0123456789abcdef0';
@@ -73,14 +74,7 @@ const xml =
 const client = (endpoint: string, o: Partial<Ec2ClientOptions> = {}) =>
   ec2QueryClient({ region: REGION, endpoint, credentials: CREDENTIALS, ...o });
 
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(Error);
-  return e as Error;
-}
+const failure = (p: Promise<unknown>): Promise<Error> => rejectionOf(p, Error);
 
 describe('encodeQuery', () => {
   it('flattens lists and structures the Query API way, after Action and Version', () => {

@@ -4,6 +4,8 @@ import { ec2QueryClient, type Ec2QueryClient } from '../../src/aws/ec2-query.js'
 import { ec2Directory, type InstanceDirectory } from '../../src/ec2.js';
 import { LkpError } from '../../src/errors.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from '../../src/local/ec2-standin.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { queryClientFor } from '../helpers/ec2-clients.js';
 
 const ACCOUNT = '111122223333';
 const OTHER_ACCOUNT = '444455556666';
@@ -75,24 +77,12 @@ function directory(): {
 } {
   const clientFor = vi.fn((region: string) => {
     const standin = region === 'us-east-1' ? east : west;
-    return ec2QueryClient({
-      region,
-      endpoint: standin.url,
-      credentials: standin.credentials,
-      maxAttempts: 1,
-    });
+    return queryClientFor(standin, region);
   });
   return { dir: ec2Directory({ caAccount: ACCOUNT, clientFor }), clientFor };
 }
 
-async function lkpError(p: Promise<unknown>): Promise<LkpError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(LkpError);
-  return e as LkpError;
-}
+const lkpError = (p: Promise<unknown>): Promise<LkpError> => rejectionOf(p, LkpError);
 
 describe('confirmHostNames', () => {
   it('confirms every address and DNS name EC2 reports for the instance, in request order', async () => {

@@ -50,9 +50,14 @@ export function checkIntervalSeconds(lifetimeSeconds: number): number {
 }
 
 export function renderRenewService(command: readonly string[]): string {
+  return oneshotServiceLines('Renew the lkp SSH host certificate', command).join('\n');
+}
+
+/** A systemd oneshot service that runs `command` once the network is up (the lines of the unit file). */
+export function oneshotServiceLines(description: string, command: readonly string[]): string[] {
   return [
     '[Unit]',
-    'Description=Renew the lkp SSH host certificate',
+    `Description=${description}`,
     'Wants=network-online.target',
     'After=network-online.target',
     '',
@@ -60,7 +65,7 @@ export function renderRenewService(command: readonly string[]): string {
     'Type=oneshot',
     `ExecStart=${systemdCommandLine(command)}`,
     '',
-  ].join('\n');
+  ];
 }
 
 export function renderRenewTimer(intervalSeconds: number): string {

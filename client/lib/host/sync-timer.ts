@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { ManagedFile } from './files.js';
 import type { HostLayout } from './layout.js';
-import { cronCommandLine, systemdCommandLine } from './renewal.js';
+import { cronCommandLine, oneshotServiceLines } from './renewal.js';
 import type { SyncSettings } from './users/plan.js';
 
 export const SYNC_UNIT = 'lkp-host-sync-users';
@@ -84,15 +84,7 @@ export function syncJobFiles(
 export function renderSyncService(command: readonly string[]): string {
   return [
     SYNC_MARKER,
-    '[Unit]',
-    'Description=Sync unix accounts with IAM group members (lkp)',
-    'Wants=network-online.target',
-    'After=network-online.target',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    `ExecStart=${systemdCommandLine(command)}`,
-    '',
+    ...oneshotServiceLines('Sync unix accounts with IAM group members (lkp)', command),
   ].join('\n');
 }
 

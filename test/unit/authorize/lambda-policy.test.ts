@@ -11,6 +11,7 @@ import type {
   LkpUserCertAuthorizationRequest,
 } from '../../../src/protocol.js';
 import { ALICE, INSTANCE_ARN, INSTANCE_SESSION } from '../../helpers/identities.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const REGION = 'eu-west-1';
 const TIMEOUT_MS = 5000;
@@ -94,14 +95,7 @@ afterEach(() => {
 const policy = (name: string, timeoutMs = TIMEOUT_MS) => lambdaPolicy(name, timeoutMs, client);
 
 /** The LkpError the promise rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<LkpError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(LkpError);
-  return e as LkpError;
-}
+const rejection = (promise: Promise<unknown>): Promise<LkpError> => rejectionOf(promise, LkpError);
 
 describe('lambdaPolicy against the Lambda stand-in', () => {
   it('is named after its function', () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CaRequestError, callCa } from '../../../client/lib/ca-client.js';
 import type { InfoResponse } from '../../../src/protocol.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -31,14 +32,7 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
   res.end(JSON.stringify(body));
 };
 
-const rejection = async (p: Promise<unknown>): Promise<CaRequestError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(CaRequestError);
-  return e as CaRequestError;
-};
+const rejection = (p: Promise<unknown>): Promise<CaRequestError> => rejectionOf(p, CaRequestError);
 
 const INFO: InfoResponse = {
   CaPublicKeys: ['ssh-ed25519 AAAA lkp-ca'],

@@ -29,6 +29,7 @@ import { loadSigner } from '../../../src/signer/index.js';
 import { kmsSigner } from '../../../src/signer/kms.js';
 import type { Signer } from '../../../src/signer/signer.js';
 import { inspectCertificate, makeKeyPair } from '../../helpers/ssh-keygen.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const REGION = 'eu-west-1';
 
@@ -84,14 +85,7 @@ async function keyOf(spec: KeySpec, usage: KeyUsageType): Promise<string> {
   return created.KeyMetadata?.Arn ?? '';
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(Error);
-  return error as Error;
-}
+const failure = (promise: Promise<unknown>): Promise<Error> => rejectionOf(promise, Error);
 
 describe('kmsSigner', () => {
   it.each(SPECS)('signs certificates ssh-keygen accepts with a %s key', async (spec, caType, algorithm) => {

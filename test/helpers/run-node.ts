@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/** The repository root, where the built `dist/` lives. */
+export const repoRoot = join(import.meta.dirname, '..', '..');
+
+export interface NodeRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <args>` from the repository root with only PATH and `env` set (no ambient AWS
+ * settings, no instance metadata lookups) and reports how it ended instead of throwing.
+ */
+export async function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<NodeRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: code ?? -1, stdout, stderr };
+  }
+}
