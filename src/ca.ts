@@ -5,7 +5,7 @@
  */
 import { formatAudit, type AuditJumpbox, type AuditRecord, type AuditSink } from './audit.js';
 import type { Grant, IngressGrant, JumpboxGrant } from './authorize/grant.js';
-import { checkHostCaller } from './authorize/host-caller.js';
+import { checkHostCaller, checkHostRole } from './authorize/host-caller.js';
 import type { Policy } from './authorize/policy.js';
 import {
   createCertificate,
@@ -196,6 +196,9 @@ async function authorize(
 ): Promise<Grant> {
   if (req.Kind === 'Host') {
     checkHostCaller(who, req.HostInstanceArn);
+    // DESIGN §3.4: in the CA's account, the session's role must be the instance profile's role too.
+    if (deps.instances)
+      checkHostRole(who, req.HostInstanceArn, await deps.instances.instanceRole(req.HostInstanceArn));
     const grant = await deps.policy.authorizeHost({
       Kind: 'LkpHostCertAuthorizationRequest',
       From: who,

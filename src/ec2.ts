@@ -1,10 +1,13 @@
 /**
- * EC2 lookups for the CA (DESIGN §3.4): which requested host names belong to an instance, and
- * whether a login target exists. The only module that calls EC2. The CA looks only at instances in
- * its own account, with its own role; the client honours AWS_ENDPOINT_URL_EC2 (local stack, DESIGN §6).
+ * EC2 lookups for the CA (DESIGN §3.4): which requested host names belong to an instance, which
+ * role its instance profile holds, and whether a login target exists. The only module that calls
+ * EC2 (and IAM, for instance profiles). The CA looks only at instances in its own account, with its
+ * own role; the clients honour AWS_ENDPOINT_URL_EC2 / _IAM (local stack, DESIGN §6).
  */
 import { isIP } from 'node:net';
 import { Ec2Error, ec2QueryClient, type Ec2QueryClient } from './aws/ec2-query.js';
+import { IamError, iamQueryClient, type IamQueryClient } from './aws/iam-query.js';
+import { QueryError } from './aws/query-client.js';
 import { badRequest, forbidden, internal } from './errors.js';
 import { INSTANCE_ARN } from './request.js';
 import { childElement, childText, type XmlElement } from './xml.js';
@@ -18,9 +21,21 @@ export interface InstanceDirectory {
   confirmHostNames(instanceArn: string, names: readonly string[]): Promise<string[]>;
   /** Returns when the instance exists (any state but terminated); throws Forbidden otherwise. Other accounts are not checked. */
   checkTargetExists(instanceArn: string): Promise<void>;
+  /** The role of the instance's instance profile (EC2 DescribeInstances, then IAM GetInstanceProfile). */
+  instanceRole(instanceArn: string): Promise<InstanceRole>;
 }
 
+/**
+ * `unchecked`: the instance is in another account, which the CA's role cannot describe.
+ * `none`: the instance has no role an instance could be speaking with (`reason` says why).
+ */
+export type InstanceRole =
+  | { kind: 'unchecked' }
+  | { kind: 'none'; reason: string }
+  | { kind: 'role'; roleId: string; roleName: string };
+
 interface InstanceTarget {
+  partition: string;
   region: string;
   account: string;
   instanceId: string;
@@ -31,15 +46,24 @@ const NOT_FOUND_CODES = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceI
 /** Instances whose addresses are being released or already are: their old names may belong to someone else now. */
 const GONE_STATES = new Set(['shutting-down', 'terminated']);
 
-// Bounded: a hung EC2 connection must not hold a certificate request until the Lambda timeout.
-// (The client's defaults: 3 s per attempt, 1 s to connect, 2 attempts.)
+/** `arn:<partition>:iam::<account>:instance-profile/<path/><name>`: the name is the last part. */
+const INSTANCE_PROFILE_ARN =
+  /^arn:[a-z-]+:iam::\d{12}:instance-profile\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]{1,128})$/;
+
+// Bounded: a hung EC2 or IAM connection must not hold a certificate request until the Lambda
+// timeout. (The clients' defaults: 3 s per attempt, 1 s to connect, 2 attempts.)
 const defaultClient = (region: string) => ec2QueryClient({ region });
+const defaultIamClient = (partition: string) => iamQueryClient({ partition });
 
 export function ec2Directory(opts: {
   caAccount: string;
+  /** One EC2 client per region. */
   clientFor?: (region: string) => Ec2QueryClient;
+  /** One IAM client per partition (IAM is global). */
+  iamClientFor?: (partition: string) => IamQueryClient;
 }): InstanceDirectory {
   const describe = instanceLookup(opts.clientFor ?? defaultClient);
+  const profileRoles = instanceProfileLookup(opts.iamClientFor ?? defaultIamClient);
 
   /** The target when the CA may look it up: only its own account (the role cannot describe others). */
   const ownTarget = (instanceArn: string): InstanceTarget | undefined => {
@@ -70,37 +94,103 @@ export function ec2Directory(opts: {
         throw forbidden(`instance ${target.instanceId} does not exist in ${target.region}`);
       }
     },
+
+    async instanceRole(instanceArn) {
+      const target = ownTarget(instanceArn);
+      if (!target) return { kind: 'unchecked' };
+      const instance = await describe(target);
+      if (!instance || GONE_STATES.has(stateName(instance)))
+        return { kind: 'none', reason: `instance ${target.instanceId} is not running in ${target.region}` };
+      const profileArn = childText(childElement(instance, 'iamInstanceProfile'), 'arn');
+      if (profileArn === undefined || profileArn === '')
+        return { kind: 'none', reason: `instance ${target.instanceId} has no instance profile` };
+      const [, profileName] = INSTANCE_PROFILE_ARN.exec(profileArn) ?? [];
+      if (profileName === undefined)
+        return { kind: 'none', reason: `EC2 reports an instance profile ARN the CA cannot read` };
+      return profileRoles(target.partition, profileName);
+    },
   };
 }
 
 /**
- * DescribeInstances for one id, with one client per region, created lazily. A client is kept only
- * once EC2 has answered through it, so regions that exist only in callers' ARNs cannot grow the cache.
+ * Clients created lazily, one per key. A client is kept only once its service has answered
+ * through it, so regions that exist only in callers' ARNs cannot grow the cache.
  */
+function cachedClients<C extends { destroy(): void }>(
+  create: (key: string) => C,
+): <T>(key: string, use: (client: C) => Promise<T>) => Promise<T> {
+  const clients = new Map<string, C>();
+  const keep = (key: string, client: C) => {
+    const cached = clients.get(key);
+    if (cached === undefined) clients.set(key, client);
+    else if (cached !== client) client.destroy();
+  };
+  return async (key, use) => {
+    const client = clients.get(key) ?? create(key);
+    try {
+      const out = await use(client);
+      keep(key, client);
+      return out;
+    } catch (e) {
+      if (e instanceof QueryError) keep(key, client);
+      else if (clients.get(key) !== client) client.destroy();
+      throw e;
+    }
+  };
+}
+
+/** DescribeInstances for one id, with one client per region. */
 function instanceLookup(
   clientFor: (region: string) => Ec2QueryClient,
 ): (target: InstanceTarget) => Promise<XmlElement | undefined> {
-  const clients = new Map<string, Ec2QueryClient>();
-  const keep = (region: string, client: Ec2QueryClient) => {
-    const cached = clients.get(region);
-    if (cached === undefined) clients.set(region, client);
-    else if (cached !== client) client.destroy();
-  };
-
+  const withClient = cachedClients(clientFor);
   return async ({ region, instanceId }) => {
-    const client = clients.get(region) ?? clientFor(region);
     try {
-      const out = await client.call('DescribeInstances', { InstanceId: [instanceId] });
-      keep(region, client);
+      const out = await withClient(region, (client) =>
+        client.call('DescribeInstances', { InstanceId: [instanceId] }),
+      );
       return items(out, 'reservationSet')
         .flatMap((r) => items(r, 'instancesSet'))
         .find((i) => childText(i, 'instanceId') === instanceId);
     } catch (e) {
-      if (e instanceof Ec2Error) keep(region, client);
-      else if (clients.get(region) !== client) client.destroy();
       if (e instanceof Ec2Error && NOT_FOUND_CODES.has(e.code)) return undefined;
       throw lookupFailed(instanceId, region, e);
     }
+  };
+}
+
+/**
+ * GetInstanceProfile, with one client per partition. An instance profile holds at most one role
+ * (an IAM limit); anything else is not a role the CA can match a caller against.
+ */
+function instanceProfileLookup(
+  clientFor: (partition: string) => IamQueryClient,
+): (partition: string, profileName: string) => Promise<InstanceRole> {
+  const withClient = cachedClients(clientFor);
+  return async (partition, profileName) => {
+    let out: XmlElement;
+    try {
+      out = await withClient(partition, (client) =>
+        client.call('GetInstanceProfile', { InstanceProfileName: profileName }),
+      );
+    } catch (e) {
+      if (e instanceof IamError && e.code === 'NoSuchEntity')
+        return { kind: 'none', reason: `its instance profile ${profileName} does not exist` };
+      const reason = e instanceof IamError ? e.code : 'no answer';
+      throw internal(
+        `could not read instance profile ${profileName} (IAM GetInstanceProfile: ${reason}); ` +
+          'the CA role needs iam:GetInstanceProfile and a route to the IAM endpoint',
+        e,
+      );
+    }
+    const profile = childElement(childElement(out, 'GetInstanceProfileResult'), 'InstanceProfile');
+    const roles = childElement(profile, 'Roles')?.children.filter((c) => c.name === 'member') ?? [];
+    const [role] = roles;
+    const roleId = childText(role, 'RoleId');
+    const roleName = childText(role, 'RoleName');
+    if (roles.length !== 1 || !roleId || !roleName)
+      return { kind: 'none', reason: `its instance profile ${profileName} holds no role` };
+    return { kind: 'role', roleId, roleName };
   };
 }
 
@@ -118,11 +208,11 @@ function lookupFailed(instanceId: string, region: string, e: unknown) {
 }
 
 function parseInstanceArn(instanceArn: string): InstanceTarget {
-  const [, , region, account, instanceId] = INSTANCE_ARN.exec(instanceArn) ?? [];
-  if (region === undefined || account === undefined || instanceId === undefined) {
+  const [, partition, region, account, instanceId] = INSTANCE_ARN.exec(instanceArn) ?? [];
+  if (partition === undefined || region === undefined || account === undefined || instanceId === undefined) {
     throw badRequest('not an EC2 instance ARN: expected arn:aws:ec2:<region>:<account>:instance/i-…');
   }
-  return { region, account, instanceId };
+  return { partition, region, account, instanceId };
 }
 
 const stateName = (i: XmlElement) => childText(childElement(i, 'instanceState'), 'name') ?? '';

@@ -4,6 +4,7 @@
  * the policy answers. Otherwise any role could obtain a certificate that impersonates any host.
  */
 import { forbidden } from '../errors.js';
+import type { InstanceRole } from '../ec2.js';
 import type { LkpIdentity } from '../protocol.js';
 import { INSTANCE_ARN } from '../request.js';
 
@@ -20,5 +21,28 @@ export function checkHostCaller(who: LkpIdentity, hostInstanceArn: string): void
     throw forbidden(
       `host certificates for ${hostInstanceArn} are issued only to that instance's own role session ` +
         `(arn:${partition ?? 'aws'}:sts::${account ?? '?'}:assumed-role/<role>/${instanceId ?? 'i-…'}); the caller is ${who.Arn}`,
+    );
+}
+
+/**
+ * DESIGN §3.4, docs/security.md: a session name is chosen by whoever calls sts:AssumeRole, so for
+ * an instance in the CA's account the session's role must also be the instance profile's role.
+ * Compared by role id (AROA…, the caller's UserId before the colon) as well as by name: a role
+ * deleted and re-created under the same name gets a new id. Other accounts: `unchecked`, the
+ * session rule of checkHostCaller alone applies (docs/security.md).
+ */
+export function checkHostRole(who: LkpIdentity, hostInstanceArn: string, role: InstanceRole): void {
+  if (role.kind === 'unchecked') return;
+  const callerRoleId = who.Type === 'AssumedRole' ? who.Id.split(':')[0] : undefined;
+  const caller = `the caller is ${who.Arn} (role ${who.RoleName ?? '-'}, id ${callerRoleId ?? '-'})`;
+  if (role.kind === 'none')
+    throw forbidden(
+      `host certificates for ${hostInstanceArn} are issued only to the role of its instance profile, ` +
+        `but ${role.reason}; ${caller}`,
+    );
+  if (callerRoleId !== role.roleId || who.RoleName !== role.roleName)
+    throw forbidden(
+      `host certificates for ${hostInstanceArn} are issued only to its instance profile role ` +
+        `${role.roleName} (id ${role.roleId}); ${caller}`,
     );
 }

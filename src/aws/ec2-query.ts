@@ -1,274 +1,59 @@
 /**
- * A small client for the EC2 Query API (version 2016-11-15): the CA's only five EC2 calls, without
- * the 550 KB SDK client (docs/performance.md). Requests are SigV4-signed (aws4, service `ec2`) with
- * the Node credential chain; answers are read by the strict XML reader of src/xml.ts. Bounded on
- * every side: connect and request deadlines, a capped body, at most two attempts (throttling, 5xx
- * and stale kept-alive connections only).
+ * The CA's EC2 Query API client (version 2016-11-15): its five EC2 calls without the 550 KB SDK
+ * client (docs/performance.md). Signing, bounds and XML reading: src/aws/query-client.ts.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
-import aws4 from 'aws4';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { internal } from '../errors.js';
-import { childElement, childText, parseStrictXml, XmlRefused, type XmlElement } from '../xml.js';
+import {
+  configuredEndpoint,
+  encodeQuery as encodeVersionedQuery,
+  queryClient,
+  QueryError,
+  type AwsCredentials,
+  type QueryClient,
+  type QueryClientLimits,
+  type QueryParams,
+} from './query-client.js';
 
-export interface Ec2Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { QueryParams, QueryValue } from './query-client.js';
+export type Ec2Credentials = AwsCredentials;
+export type Ec2QueryClient = QueryClient;
 
-/** A value of a Query API parameter: lists become `Name.1`, `Name.2`; structures `Name.Member`. */
-export type QueryValue = string | number | boolean | undefined | readonly QueryValue[] | QueryParams;
-export interface QueryParams {
-  readonly [name: string]: QueryValue;
-}
-
-export interface Ec2QueryClient {
-  /** Sends one action; resolves to the root of its `<Action>Response`. EC2's refusals: Ec2Error. */
-  call(action: string, params: QueryParams): Promise<XmlElement>;
-  /** Closes the kept-alive connections. */
-  destroy(): void;
-}
-
-export interface Ec2ClientOptions {
+export interface Ec2ClientOptions extends QueryClientLimits {
   region: string;
   /** Default: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL, then the regional endpoint (as the SDK does). */
   endpoint?: string;
-  /** Default: the Node credential chain (environment, profile, web identity, container, instance). */
-  credentials?: Ec2Credentials | (() => Promise<Ec2Credentials>);
-  /** Default 2; only throttling and 5xx answers are tried again. */
-  maxAttempts?: number;
-  /** One deadline per attempt for connect, send and the whole answer. Default 3000. */
-  requestTimeoutMs?: number;
-  /** Default 1000. */
-  connectTimeoutMs?: number;
-  /** Default 2 MiB: a DescribeSecurityGroupRules page of 1000 rules is about 0.5 MB. */
-  maxResponseBytes?: number;
 }
 
 /** EC2 answered with an error document; `code` is EC2's (e.g. InvalidInstanceID.NotFound). */
-export class Ec2Error extends Error {
+export class Ec2Error extends QueryError {
   override readonly name = 'Ec2Error';
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const API_VERSION = '2016-11-15';
 const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
-const ERROR_CODE = /^[A-Za-z][A-Za-z0-9.]{0,63}$/;
-/** EC2's throttling codes; the SDK's standard retry strategy treats them as retryable. */
-const THROTTLING = new Set([
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-  'RequestThrottled',
-  'RequestThrottledException',
-]);
-const RETRY_BASE_MS = 100;
-
-// One chain for the process: it caches its credentials and refreshes them before they expire.
-let nodeCredentials: (() => Promise<Ec2Credentials>) | undefined;
-const defaultCredentials = () => (nodeCredentials ??= fromNodeProviderChain())();
 
 export function ec2QueryClient(opts: Ec2ClientOptions): Ec2QueryClient {
+  // The region becomes part of a host name.
   if (!REGION.test(opts.region)) throw internal(`"${opts.region}" is not an AWS region name like us-east-1`);
-  const url = new URL(opts.endpoint ?? ec2Endpoint(opts.region, process.env));
-  const secure = url.protocol === 'https:';
-  if (!secure && url.protocol !== 'http:') throw internal(`EC2 endpoint ${url.origin} is not http(s)`);
-  const credentials = opts.credentials;
-  const getCredentials =
-    credentials === undefined
-      ? defaultCredentials
-      : typeof credentials === 'function'
-        ? credentials
-        : () => Promise.resolve(credentials);
-  const agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true });
-  const limits = {
-    requestTimeoutMs: opts.requestTimeoutMs ?? 3000,
-    connectTimeoutMs: opts.connectTimeoutMs ?? 1000,
-    maxResponseBytes: opts.maxResponseBytes ?? 2 * 1024 * 1024,
-  };
-  const maxAttempts = opts.maxAttempts ?? 2;
-
-  const attempt = async (action: string, body: string): Promise<XmlElement> => {
-    const signed = aws4.sign(
-      {
-        host: url.host,
-        path: url.pathname,
-        method: 'POST',
-        service: 'ec2',
-        region: opts.region,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        body,
-      },
-      await getCredentials(),
-    );
-    const answer = await post(secure, agent, url, signed.headers ?? {}, body, limits);
-    return readAnswer(action, answer);
-  };
-
-  return {
-    async call(action, params) {
-      const body = encodeQuery(action, params);
-      for (let n = 1; ; n++) {
-        try {
-          return await attempt(action, body);
-        } catch (e) {
-          if (n >= maxAttempts || !retryable(e)) throw e;
-          await sleep(RETRY_BASE_MS * (1 + Math.random()) * 2 ** (n - 1));
-        }
-      }
+  return queryClient(
+    {
+      label: 'EC2',
+      signingName: 'ec2',
+      signingRegion: opts.region,
+      version: API_VERSION,
+      endpoint: opts.endpoint ?? ec2Endpoint(opts.region, process.env),
+      error: (code, status, message) => new Ec2Error(code, status, message),
     },
-    destroy: () => agent.destroy(),
-  };
+    opts,
+  );
 }
 
 /** The endpoint the SDK would use: the configured override, else the region's (aws-cn: .com.cn). */
 export function ec2Endpoint(region: string, env: NodeJS.ProcessEnv): string {
-  if (env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'] !== 'true') {
-    const configured = env['AWS_ENDPOINT_URL_EC2'] || env['AWS_ENDPOINT_URL'];
-    if (configured) return configured;
-  }
-  return `https://ec2.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+  const suffix = region.startsWith('cn-') ? '.cn' : '';
+  return configuredEndpoint('EC2', env, `https://ec2.${region}.amazonaws.com${suffix}`);
 }
 
-/** The form body: Action, Version, then the parameters flattened the Query API's way. */
-export function encodeQuery(action: string, params: QueryParams): string {
-  const pairs: Array<[string, string]> = [
-    ['Action', action],
-    ['Version', API_VERSION],
-  ];
-  const flatten = (prefix: string, value: QueryValue): void => {
-    if (value === undefined) return;
-    if (Array.isArray(value)) value.forEach((v: QueryValue, i) => flatten(`${prefix}.${i + 1}`, v));
-    else if (typeof value === 'object')
-      for (const [k, v] of Object.entries(value as QueryParams)) flatten(`${prefix}.${k}`, v);
-    else pairs.push([prefix, String(value)]);
-  };
-  for (const [k, v] of Object.entries(params)) flatten(k, v);
-  return pairs.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join('&');
-}
-
-/** RFC 3986 unreserved characters stay, everything else is percent-encoded (as SigV4 expects). */
-const uriEncode = (s: string) =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-interface RawAnswer {
-  status: number;
-  body: string;
-}
-
-function readAnswer(action: string, { status, body }: RawAnswer): XmlElement {
-  let root: XmlElement | undefined;
-  try {
-    root = parseStrictXml(body);
-  } catch (e) {
-    if (!(e instanceof XmlRefused)) throw e;
-    if (status === 200) throw new Error(`EC2 ${action} answer ${e.message}`);
-  }
-  if (status === 200 && root?.name === `${action}Response`) return root;
-  // <Response><Errors><Error><Code>…</Code><Message>…</Message></Error></Errors>…</Response>
-  const error = childElement(childElement(root?.name === 'Response' ? root : undefined, 'Errors'), 'Error');
-  const code = childText(error, 'Code');
-  if (status !== 200 && code !== undefined && ERROR_CODE.test(code))
-    throw new Ec2Error(code, status, `EC2 ${action}: ${code}: ${childText(error, 'Message') ?? ''}`);
-  throw new UnexpectedAnswer(status, `EC2 ${action} answered HTTP ${status} with no usable error code`);
-}
-
-class UnexpectedAnswer extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-class StaleConnection extends Error {}
-
-/** Throttling, server-side failures and stale kept-alive connections pass; anything else would fail the same way again. */
-function retryable(e: unknown): boolean {
-  if (e instanceof Ec2Error) return THROTTLING.has(e.code) || e.status >= 500;
-  return (e instanceof UnexpectedAnswer && e.status >= 500) || e instanceof StaleConnection;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * One POST. Node's client never follows redirects. The request deadline covers connect, send and
- * the whole answer (a slow-drip server cannot stretch it); the body is cut off past the cap.
- */
-function post(
-  secure: boolean,
-  agent: http.Agent,
-  url: URL,
-  headers: http.OutgoingHttpHeaders,
-  body: string,
-  limits: { requestTimeoutMs: number; connectTimeoutMs: number; maxResponseBytes: number },
-): Promise<RawAnswer> {
-  return new Promise<RawAnswer>((resolve, reject) => {
-    const request = (secure ? https.request : http.request)({
-      agent,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port === '' ? undefined : Number(url.port),
-      path: url.pathname,
-      method: 'POST',
-      headers,
-    });
-    let connectTimer: NodeJS.Timeout | undefined;
-    const fail = (e: Error) => {
-      clearTimeout(deadline);
-      clearTimeout(connectTimer);
-      request.destroy();
-      reject(e);
-    };
-    const deadline = setTimeout(
-      () => fail(new Error(`EC2 did not answer within ${limits.requestTimeoutMs} ms`)),
-      limits.requestTimeoutMs,
-    );
-    request.on('socket', (socket) => {
-      if (!socket.connecting) return; // a kept-alive connection
-      connectTimer = setTimeout(
-        () => fail(new Error(`could not connect to EC2 within ${limits.connectTimeoutMs} ms`)),
-        limits.connectTimeoutMs,
-      );
-      socket.once('connect', () => clearTimeout(connectTimer));
-    });
-    request.on('error', (e: NodeJS.ErrnoException) =>
-      // A kept-alive connection the server closed while idle (e.g. while a Lambda was frozen):
-      // the request never reached EC2, so it is safe to send again (Node's documented pattern).
-      fail(request.reusedSocket && e.code === 'ECONNRESET' ? new StaleConnection(e.message) : e),
-    );
-    request.on('response', (res) => {
-      const tooLarge = () => new Error(`EC2 answer is larger than ${limits.maxResponseBytes} bytes`);
-      if (Number(res.headers['content-length'] ?? 0) > limits.maxResponseBytes) return fail(tooLarge());
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limits.maxResponseBytes) fail(tooLarge());
-        else chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('close', () => {
-        if (!res.complete) fail(new Error('EC2 closed the connection mid-answer'));
-      });
-      res.on('end', () => {
-        clearTimeout(deadline);
-        try {
-          const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-          resolve({ status: res.statusCode ?? 0, body: text });
-        } catch {
-          reject(new Error('EC2 answer is not UTF-8'));
-        }
-      });
-    });
-    request.end(body);
-  });
-}
+/** The form body of an EC2 action: Action, Version, then the parameters flattened the Query API's way. */
+export const encodeQuery = (action: string, params: QueryParams): string =>
+  encodeVersionedQuery(action, API_VERSION, params);

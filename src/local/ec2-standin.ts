@@ -26,6 +26,8 @@ export interface LocalInstance {
   publicDnsName?: string;
   ipv6?: string[];
   tags?: Record<string, string>;
+  /** `arn:aws:iam::<account>:instance-profile/<name>`; default: none. */
+  instanceProfileArn?: string;
 }
 
 /** An ingress rule of a local security group (tcp or udp, one address range). */
@@ -765,6 +767,18 @@ function instanceXml(i: LocalInstance, account: string): string[] {
         ]),
     itemSet('networkInterfaceSet', hasNic ? [nic] : []),
     ...optional('ipv6Address', ipv6[0]),
+    // Its instance profile is disassociated when the instance terminates, as in EC2.
+    ...(net.instanceProfileArn === undefined
+      ? []
+      : [
+          node('iamInstanceProfile', [
+            text('arn', net.instanceProfileArn),
+            text(
+              'id',
+              `AIPA${createHash('sha256').update(net.instanceProfileArn).digest('hex').slice(0, 17).toUpperCase()}`,
+            ),
+          ]),
+        ]),
   ];
 }
 

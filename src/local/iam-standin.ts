@@ -1,7 +1,8 @@
 /**
  * A wire-compatible IAM query API on loopback (DESIGN §6) serving group membership: GetGroup (with
- * Marker/MaxItems paging) and ListGroupsForUser. `lkp host sync-users` reaches it through
- * AWS_ENDPOINT_URL_IAM or an endpoint option, so its SDK code runs unchanged; requests must be
+ * Marker/MaxItems paging) and ListGroupsForUser, and instance profiles: GetInstanceProfile.
+ * `lkp host sync-users` and the CA's host-role check (DESIGN §3.4) reach it through
+ * AWS_ENDPOINT_URL_IAM or an endpoint option, so their code runs unchanged; requests must be
  * SigV4-signed for service `iam` in us-east-1 (IAM's signing region) with the stand-in's credentials.
  * Tests change membership at run time and inject Throttling to exercise the client's backoff.
  */
@@ -14,6 +15,14 @@ import { escapeXmlText, startStandinServer, verifyStandinSignature } from './sta
 
 /** IAM group name → the IAM user names in it. */
 export type IamGroups = Readonly<Record<string, readonly string[]>>;
+
+/** A role as an instance profile lists it; roleId is IAM's unique id (AROA…), which STS puts in UserId. */
+export interface LocalRole {
+  roleName: string;
+  roleId: string;
+}
+/** Instance profile name → its roles (IAM allows at most one; more is for testing the CA). */
+export type IamInstanceProfiles = Readonly<Record<string, readonly LocalRole[]>>;
 
 export interface IamStandin {
   /** `http://127.0.0.1:PORT` */
@@ -44,6 +53,7 @@ const NAME = /^[\w+=,.@-]{1,128}$/;
 const PARAMETERS: Readonly<Record<string, readonly string[]>> = {
   GetGroup: ['GroupName', 'Marker', 'MaxItems'],
   ListGroupsForUser: ['UserName', 'Marker', 'MaxItems'],
+  GetInstanceProfile: ['InstanceProfileName'],
 };
 
 class IamFault extends Error {
@@ -58,13 +68,17 @@ class IamFault extends Error {
 
 export async function startIamStandin(opts: {
   account: string;
-  groups: IamGroups;
+  /** Default: none. */
+  groups?: IamGroups;
+  /** Default: none. */
+  instanceProfiles?: IamInstanceProfiles;
   port?: number;
   /** The credentials to accept; default: fresh ones (see `credentials` on the result). */
   credentials?: SigningCredentials;
 }): Promise<IamStandin> {
   const credentials = opts.credentials ?? localCredentials();
-  let groups = checkGroups(opts.groups);
+  let groups = checkGroups(opts.groups ?? {});
+  const profiles = checkInstanceProfiles(opts.instanceProfiles ?? {});
   let throttled = 0;
   const actions: string[] = [];
 
@@ -78,7 +92,7 @@ export async function startIamStandin(opts: {
         throttled -= 1;
         throw new IamFault(400, 'Throttling', 'Rate exceeded');
       }
-      send(res, 200, answer(action, params, groups, opts.account));
+      send(res, 200, answer(action, params, { groups, profiles }, opts.account));
     },
     fail: (_req, res, e) => {
       const fault =
@@ -110,6 +124,16 @@ function checkGroups(groups: IamGroups): Map<string, string[]> {
   const bad = names.find((n) => !NAME.test(n));
   if (bad !== undefined) throw new Error(`'${bad}' is not a valid IAM user or group name`);
   return new Map(Object.entries(groups).map(([g, users]) => [g, [...new Set(users)]]));
+}
+
+function checkInstanceProfiles(profiles: IamInstanceProfiles): Map<string, readonly LocalRole[]> {
+  for (const [name, roles] of Object.entries(profiles)) {
+    const bad = [name, ...roles.map((r) => r.roleName)].find((n) => !NAME.test(n));
+    if (bad !== undefined) throw new Error(`'${bad}' is not a valid IAM instance profile or role name`);
+    const badId = roles.find((r) => !/^AROA[A-Z0-9]{17}$/.test(r.roleId));
+    if (badId !== undefined) throw new Error(`role id '${badId.roleId}' must look like AROA + 17 characters`);
+  }
+  return new Map(Object.entries(profiles));
 }
 
 async function readSigned(
@@ -145,7 +169,7 @@ async function readSigned(
 function answer(
   action: string,
   params: Map<string, string>,
-  groups: Map<string, string[]>,
+  { groups, profiles }: { groups: Map<string, string[]>; profiles: Map<string, readonly LocalRole[]> },
   account: string,
 ): string {
   const allowed = PARAMETERS[action];
@@ -162,6 +186,13 @@ function answer(
     throw new IamFault(400, 'ValidationError', `The parameter ${unknown} is not recognized`);
   const maxItems = parseMaxItems(params.get('MaxItems'));
 
+  if (action === 'GetInstanceProfile') {
+    const profileName = required(params, 'InstanceProfileName');
+    const roles = profiles.get(profileName);
+    if (roles === undefined)
+      throw new IamFault(404, 'NoSuchEntity', `Instance Profile ${profileName} cannot be found.`);
+    return response(action, [node('InstanceProfile', instanceProfileXml(profileName, roles, account))]);
+  }
   if (action === 'GetGroup') {
     const groupName = required(params, 'GroupName');
     const members = groups.get(groupName);
@@ -263,6 +294,26 @@ const groupXml = (groupName: string, account: string) => [
   text('GroupId', uniqueId('AGPA', groupName)),
   text('Arn', `arn:aws:iam::${account}:group/${groupName}`),
   text('CreateDate', CREATED),
+];
+
+const instanceProfileXml = (name: string, roles: readonly LocalRole[], account: string) => [
+  text('Path', '/'),
+  text('InstanceProfileName', name),
+  text('InstanceProfileId', uniqueId('AIPA', name)),
+  text('Arn', `arn:aws:iam::${account}:instance-profile/${name}`),
+  text('CreateDate', CREATED),
+  node(
+    'Roles',
+    roles.map((r) =>
+      node('member', [
+        text('Path', '/'),
+        text('RoleName', r.roleName),
+        text('RoleId', r.roleId),
+        text('Arn', `arn:aws:iam::${account}:role/${r.roleName}`),
+        text('CreateDate', CREATED),
+      ]),
+    ),
+  ),
 ];
 
 function response(action: string, result: readonly string[]): string {

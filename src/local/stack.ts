@@ -1,5 +1,5 @@
 /**
- * The local stack (DESIGN §6): stand-ins for STS, KMS, EC2 and Lambda, and the real `lkp-ca serve`
+ * The local stack (DESIGN §6): stand-ins for STS, KMS, EC2, IAM and Lambda, and the real `lkp-ca serve`
  * process reaching them through the same environment variables as the Lambda (AWS_ENDPOINT_URL_*),
  * all on loopback with no AWS account.
  */
@@ -15,6 +15,7 @@ import { kmsSigner } from '../signer/kms.js';
 import type { Signer } from '../signer/signer.js';
 import { localCredentials } from './credentials.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from './ec2-standin.js';
+import { startIamStandin, type IamStandin, type LocalRole } from './iam-standin.js';
 import { startKmsStandin, type KmsStandin } from './kms-standin.js';
 import { startLambdaStandin, type LambdaStandin } from './lambda-standin.js';
 import { generateKeyPair } from './openssh.js';
@@ -31,6 +32,13 @@ export const LOCAL_SERVER_ID = 'lkp-local';
 export const LOCAL_INSTANCE_ID = 'i-0123456789abcdef0';
 export const LOCAL_INSTANCE_ARN = `arn:aws:ec2:${LOCAL_REGION}:${LOCAL_ACCOUNT}:instance/${LOCAL_INSTANCE_ID}`;
 
+/** The demo instance's instance profile and its role: the `host` principal is a session of that role (DESIGN §3.4). */
+export const LOCAL_INSTANCE_PROFILE = 'lkp-demo-instance';
+export const LOCAL_INSTANCE_ROLE: LocalRole = {
+  roleName: 'lkp-demo-instance',
+  roleId: 'AROALKPDEMOINSTANCE01',
+};
+
 export const LOCAL_POLICY_FUNCTION = 'lkp-local-policy';
 const CA_KEY_ALIAS = 'alias/lkp-ca';
 
@@ -41,6 +49,7 @@ export const LOCAL_INSTANCES: readonly LocalInstance[] = [
     privateIp: '127.0.0.1',
     privateDnsName: 'localhost',
     tags: { Name: 'lkp-demo' },
+    instanceProfileArn: `arn:aws:iam::${LOCAL_ACCOUNT}:instance-profile/${LOCAL_INSTANCE_PROFILE}`,
   },
 ];
 
@@ -53,6 +62,8 @@ export interface LocalStack {
   sts: StsStandin;
   kms: KmsStandin;
   ec2: Ec2Standin;
+  /** Serves the demo instance's instance profile (GetInstanceProfile). */
+  iam: IamStandin;
   /** Present when a policy module runs as AUTHORIZATION_LAMBDA. */
   lambda: LambdaStandin | undefined;
   caUrl: string;
@@ -62,7 +73,7 @@ export interface LocalStack {
   caSigner(): Promise<Signer>;
   /** An IAM user who asks for user certificates. */
   user: LocalPrincipal;
-  /** The instance's role session (assumed-role/<role>/<instance id>), which asks for its host certificate. */
+  /** The instance's role session (assumed-role/<LOCAL_INSTANCE_ROLE>/<instance id>), which asks for its host certificate. */
   host: LocalPrincipal;
   /** Every line the CA wrote on stdout (its audit log). */
   caOutput(): string;
@@ -101,7 +112,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         region: LOCAL_REGION,
         principals: [
           { arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice` },
-          { arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/lkp-demo-instance/${LOCAL_INSTANCE_ID}` },
+          {
+            arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${LOCAL_INSTANCE_ROLE.roleName}/${LOCAL_INSTANCE_ID}`,
+            roleId: LOCAL_INSTANCE_ROLE.roleId,
+          },
           ...(opts.extraPrincipals ?? []),
         ],
       }),
@@ -121,6 +135,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         account: LOCAL_ACCOUNT,
         instances: LOCAL_INSTANCES,
         securityGroups: [{ groupId: LOCAL_SECURITY_GROUP }],
+        credentials,
+      }),
+    );
+    const iam = await started(
+      startIamStandin({
+        account: LOCAL_ACCOUNT,
+        instanceProfiles: { [LOCAL_INSTANCE_PROFILE]: [LOCAL_INSTANCE_ROLE] },
         credentials,
       }),
     );
@@ -147,6 +168,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AWS_ENDPOINT_URL_STS: sts.url,
       AWS_ENDPOINT_URL_KMS: kms.url,
       AWS_ENDPOINT_URL_EC2: ec2.url,
+      AWS_ENDPOINT_URL_IAM: iam.url,
       ...(lambda ? { AWS_ENDPOINT_URL_LAMBDA: lambda.url, AUTHORIZATION_LAMBDA: LOCAL_POLICY_FUNCTION } : {}),
       ...opts.caEnv,
     };
@@ -157,6 +179,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       sts,
       kms,
       ec2,
+      iam,
       lambda,
       caUrl: ca.url,
       caEnv,

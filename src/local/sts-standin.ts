@@ -13,6 +13,8 @@ import { base32, localCredentials } from './credentials.js';
 export interface LocalPrincipalSpec {
   /** e.g. `arn:aws:iam::111122223333:user/alice` or `arn:aws:sts::111122223333:assumed-role/role/session`. */
   arn: string;
+  /** For an assumed role: its role's unique id (AROA…), e.g. the one an IAM stand-in lists; default: random. */
+  roleId?: string;
 }
 
 export interface LocalPrincipal {
@@ -185,10 +187,12 @@ function createPrincipal(spec: LocalPrincipalSpec): LocalPrincipal {
   }
   if (service === 'sts' && parts[0] === 'assumed-role' && parts.length === 3 && parts.every(Boolean)) {
     const session = parts[2] ?? '';
+    if (spec.roleId !== undefined && !/^AROA[A-Z0-9]{17}$/.test(spec.roleId))
+      throw new Error(`role id '${spec.roleId}' must look like AROA + 17 characters`);
     return {
       arn: spec.arn,
       account,
-      userId: `AROA${randomId(17)}:${session}`,
+      userId: `${spec.roleId ?? `AROA${randomId(17)}`}:${session}`,
       credentials: sessionCredentials(),
     };
   }

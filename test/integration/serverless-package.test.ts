@@ -231,6 +231,20 @@ describe('the packaged template', () => {
     }
   });
 
+  it('lets the CA read instance profiles of its own account and nothing else of IAM', () => {
+    for (const variant of [plain, withPolicyAndUrl, withLeases]) {
+      const iam = identityStatements(variant.template).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('iam:')),
+      );
+      expect(iam).toHaveLength(1);
+      expect(actionsOf(iam[0]!)).toEqual(['iam:GetInstanceProfile']);
+      expect(resourcesOf(iam[0]!)).toEqual([
+        { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/*' },
+      ]);
+      expect(roleStatements(variant.template, 'CaRole')).toContainEqual(iam[0]);
+    }
+  });
+
   it('lets the CA change only the configured lease groups, and the sweeper only revoke in them', () => {
     const changers = (v: Packaged, role: string) =>
       roleStatements(v.template, role).filter((s) =>

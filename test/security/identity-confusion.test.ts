@@ -4,8 +4,9 @@
  * instance id or a user name, federated users. Two accounts are allowed and personal accounts are
  * on, so the account check and the built-in policy are not what stops these: the named rule is.
  *
- * A role session name is chosen by whoever calls sts:AssumeRole. Some of these tests therefore
- * pin down what the CA *does* accept and docs/security.md says what that implies.
+ * A role session name is chosen by whoever calls sts:AssumeRole, so for an instance in the CA's
+ * account the session's role must also be the instance profile's role (by role id and name). The
+ * user-certificate tests pin down what the CA *does* accept; docs/security.md says what that implies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
@@ -14,6 +15,8 @@ import {
   LOCAL_ACCOUNT,
   LOCAL_INSTANCE_ARN,
   LOCAL_INSTANCE_ID,
+  LOCAL_INSTANCE_ROLE,
+  LOCAL_INSTANCES,
   startLocalStack,
   type LocalStack,
 } from '../../src/local/stack.js';
@@ -46,6 +49,17 @@ const UPPER_CASE_SESSION = sts(
 const SUFFIXED_SESSION = sts(LOCAL_ACCOUNT, `assumed-role/lkp-demo-instance/${LOCAL_INSTANCE_ID}.x`);
 const USER_NAMED_LIKE_INSTANCE = `arn:aws:iam::${LOCAL_ACCOUNT}:user/${LOCAL_INSTANCE_ID}`;
 const FEDERATED_NAMED_LIKE_INSTANCE = sts(LOCAL_ACCOUNT, `federated-user/${LOCAL_INSTANCE_ID}`);
+const OTHER_INSTANCE_ID = 'i-0fedcba9876543210';
+/** An instance in the CA's account without an instance profile. */
+const NO_PROFILE_ID = 'i-0aaaaaaaaaaaaaaaa';
+const NO_PROFILE_ARN = LOCAL_INSTANCE_ARN.replace(LOCAL_INSTANCE_ID, NO_PROFILE_ID);
+const instanceRoleSession = (instanceId: string) =>
+  sts(LOCAL_ACCOUNT, `assumed-role/${LOCAL_INSTANCE_ROLE.roleName}/${instanceId}`);
+/** The instance profile's role: the right role id and name. */
+const RIGHT_ROLE_OTHER_INSTANCE = instanceRoleSession(OTHER_INSTANCE_ID);
+const RIGHT_ROLE_NO_PROFILE_INSTANCE = instanceRoleSession(NO_PROFILE_ID);
+/** Same ARN as the stack's host, but a role of that name deleted and re-created: another role id. */
+const RECREATED_ROLE_SESSION = instanceRoleSession(LOCAL_INSTANCE_ID);
 const SESSION_NAMED_ALICE = sts(LOCAL_ACCOUNT, 'assumed-role/developer/alice');
 const ALICE_IN_OTHER_ACCOUNT = `arn:aws:iam::${OTHER_ACCOUNT}:user/alice`;
 const FEDERATED_ALICE = sts(LOCAL_ACCOUNT, 'federated-user/alice');
@@ -59,25 +73,34 @@ beforeAll(async () => {
   stack = await startLocalStack({
     caEnv: { LKP_ALLOWED_ACCOUNTS: `${LOCAL_ACCOUNT},${OTHER_ACCOUNT}`, LKP_PERSONAL_ACCOUNTS: 'true' },
     extraPrincipals: [
-      SAME_ROLE_OTHER_ACCOUNT,
-      SAME_ROLE_OTHER_PARTITION,
-      OTHER_ROLE_INSTANCE_SESSION,
-      UPPER_CASE_SESSION,
-      SUFFIXED_SESSION,
-      USER_NAMED_LIKE_INSTANCE,
-      FEDERATED_NAMED_LIKE_INSTANCE,
-      SESSION_NAMED_ALICE,
-      ALICE_IN_OTHER_ACCOUNT,
-      FEDERATED_ALICE,
-      ALICE_WITH_PATH,
-    ].map((arn) => ({ arn })),
+      ...[
+        SAME_ROLE_OTHER_ACCOUNT,
+        SAME_ROLE_OTHER_PARTITION,
+        OTHER_ROLE_INSTANCE_SESSION,
+        UPPER_CASE_SESSION,
+        SUFFIXED_SESSION,
+        USER_NAMED_LIKE_INSTANCE,
+        FEDERATED_NAMED_LIKE_INSTANCE,
+        SESSION_NAMED_ALICE,
+        ALICE_IN_OTHER_ACCOUNT,
+        FEDERATED_ALICE,
+        ALICE_WITH_PATH,
+      ].map((arn) => ({ arn })),
+      ...[RIGHT_ROLE_OTHER_INSTANCE, RIGHT_ROLE_NO_PROFILE_INSTANCE].map((arn) => ({
+        arn,
+        roleId: LOCAL_INSTANCE_ROLE.roleId,
+      })),
+      { arn: RECREATED_ROLE_SESSION },
+    ],
   });
+  stack.ec2.setInstances([...LOCAL_INSTANCES, { instanceId: NO_PROFILE_ID, privateIp: '127.0.0.2' }]);
   info = await fetchCaInfo(stack.caUrl);
 });
 afterAll(async () => stack?.close());
 
+/** The local principal with this ARN (the last one: extra principals may repeat the host's ARN). */
 function principal(arn: string): LocalPrincipal {
-  const found = stack.sts.principals.find((p) => p.arn === arn);
+  const found = stack.sts.principals.filter((p) => p.arn === arn).pop();
   if (!found) throw new Error(`no local principal ${arn}`);
   return found;
 }
@@ -162,15 +185,45 @@ describe('host certificates (DESIGN §3.4: only the instance own role session)',
     expectRefused(await hostRequest(stack.host, otherPartition), [403]);
   });
 
-  it('cannot tell another role whose session is named after the instance from the instance (documented limit)', async () => {
+  it('refuses another role whose session is named after the instance, naming both roles', async () => {
     // Whoever may call sts:AssumeRole on any role of the account picks the session name, so
-    // assumed-role/developer/i-… passes the §3.4 rule. docs/security.md: restrict RoleSessionName.
+    // assumed-role/developer/i-… passes the session rule; the instance profile's role does not match.
     const who = principal(OTHER_ROLE_INSTANCE_SESSION);
     const answer = await hostRequest(who);
+    expectRefused(answer, [403]);
+    const message = String((answer.json.Error as { Message?: unknown }).Message);
+    expect(message).toContain(
+      `instance profile role ${LOCAL_INSTANCE_ROLE.roleName} (id ${LOCAL_INSTANCE_ROLE.roleId})`,
+    );
+    expect(message).toContain('role developer');
+    expect(lastAuditFor(who.arn)).toMatchObject({ decision: 'deny', kind: 'Host', caller: who.arn });
+  });
+
+  it('refuses a session of a re-created role of the same name (another role id)', async () => {
+    const who = principal(RECREATED_ROLE_SESSION);
+    expect(who).not.toBe(stack.host);
+    expect(who.userId.split(':')[0]).not.toBe(LOCAL_INSTANCE_ROLE.roleId);
+    expectRefused(await hostRequest(who), [403]);
+  });
+
+  it('refuses a session of the instance profile role named after another instance', async () => {
+    expectRefused(await hostRequest(principal(RIGHT_ROLE_OTHER_INSTANCE)), [403]);
+  });
+
+  it('refuses an instance of the account that has no instance profile', async () => {
+    const answer = await hostRequest(principal(RIGHT_ROLE_NO_PROFILE_INSTANCE), NO_PROFILE_ARN);
+    expectRefused(answer, [403]);
+    expect(String((answer.json.Error as { Message?: unknown }).Message)).toContain(
+      `instance ${NO_PROFILE_ID} has no instance profile`,
+    );
+  });
+
+  it("accepts the instance's own session of its instance profile role", async () => {
+    const answer = await hostRequest(stack.host);
     expect(answer.status, JSON.stringify(answer.json)).toBe(200);
     expect(answer.json.KeyId).toBe(LOCAL_INSTANCE_ARN);
-    // The audit line still names the real caller, so the issuance can be found and alarmed on.
-    expect(lastAuditFor(who.arn)).toMatchObject({ decision: 'allow', kind: 'Host', caller: who.arn });
+    expect(stack.host.userId).toBe(`${LOCAL_INSTANCE_ROLE.roleId}:${LOCAL_INSTANCE_ID}`);
+    expect(stack.iam.actions()).toContain('GetInstanceProfile');
   });
 });
 

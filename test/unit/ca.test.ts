@@ -332,7 +332,11 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     const confirmHostNames = vi.fn(async (_arn: string, names: readonly string[]) =>
       names.filter((n) => n === '10.0.0.5'),
     );
-    const instances = { confirmHostNames, checkTargetExists: vi.fn(async () => undefined) };
+    const instances = {
+      confirmHostNames,
+      checkTargetExists: vi.fn(async () => undefined),
+      instanceRole: async () => ({ kind: 'unchecked' as const }),
+    };
     const { ca } = setup({ who: instance, instances });
     const { response } = await ca(
       { payload: { ...hostRequest, PublicKey: subjectKey, Principals: ['10.0.0.5', 'bank.example.com'] } },
@@ -348,7 +352,7 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     );
     const authorizeUser = vi.fn(routed.authorizeUser);
     const { ca, sign } = setup({
-      instances: { confirmHostNames: async () => [], checkTargetExists },
+      instances: { confirmHostNames: async () => [], checkTargetExists, instanceRole: vi.fn() },
       policy: { ...routed, authorizeUser },
     });
     const { status } = await ca({ payload: userRequest() }, { transport: 'test' });
@@ -361,7 +365,7 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     const checkTargetExists = vi.fn(async () => undefined);
     const { ca } = setup({
       config: { ...config, verifyTargets: 'off' },
-      instances: { confirmHostNames: async () => [], checkTargetExists },
+      instances: { confirmHostNames: async () => [], checkTargetExists, instanceRole: vi.fn() },
     });
     expect((await ca({ payload: userRequest() }, { transport: 'test' })).status).toBe(200);
     expect(checkTargetExists).not.toHaveBeenCalled();
