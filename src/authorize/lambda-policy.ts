@@ -3,7 +3,8 @@
  * unchanged, and turns every way the call can go wrong into a PolicyError that names the fix.
  * The only module that calls Lambda on the CA's behalf.
  */
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { AnswerTooLarge, AwsServiceError } from '../aws/http-client.js';
+import { lambdaInvoker, type InvokeResult, type LambdaInvoker } from '../aws/lambda-invoke.js';
 import { LkpError } from '../errors.js';
 import type { LkpAuthorizationRequest } from '../protocol.js';
 import type { Policy } from './policy.js';
@@ -15,13 +16,23 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_SHOWN_ERROR_LENGTH = 200;
 
 /**
- * `client` defaults to one built from the environment (region, credentials, and the
+ * `client` defaults to one built from the environment (AWS_REGION, credentials, and the
  * AWS_ENDPOINT_URL_LAMBDA override of the local stack). An injected client should also be built
  * with maxAttempts 1: the timeout bounds the whole call either way, but a retry only eats into it.
  */
-export function lambdaPolicy(functionName: string, timeoutMs: number, client?: LambdaClient): Policy {
-  const lambda = client ?? new LambdaClient({ maxAttempts: 1 });
-  const ask = (req: LkpAuthorizationRequest) => invokePolicy(lambda, functionName, timeoutMs, req);
+export function lambdaPolicy(functionName: string, timeoutMs: number, client?: LambdaInvoker): Policy {
+  // Made on first use, so a CA without AWS_REGION fails at the call, as a PolicyError.
+  let lambda = client;
+  const invoker = () =>
+    (lambda ??= lambdaInvoker({
+      region: process.env['AWS_REGION'] ?? '',
+      maxAttempts: 1,
+      requestTimeoutMs: timeoutMs,
+      // Far past the answer's cap a payload is refused unread; between the two, a failed
+      // function's error (stack trace and all) still gets its own message.
+      maxResponseBytes: 4 * MAX_ANSWER_BYTES,
+    }));
+  const ask = (req: LkpAuthorizationRequest) => invokePolicy(invoker, functionName, timeoutMs, req);
   return {
     name: `lambda:${functionName}`,
     authorizeUser: async (req) => parseUserPolicyResponse(await ask(req), req),
@@ -31,34 +42,31 @@ export function lambdaPolicy(functionName: string, timeoutMs: number, client?: L
 
 /** The function's JSON answer; every failure is a PolicyError, so nothing is signed (DESIGN §3.4, §5). */
 async function invokePolicy(
-  lambda: LambdaClient,
+  lambda: () => LambdaInvoker,
   functionName: string,
   timeoutMs: number,
   req: LkpAuthorizationRequest,
 ): Promise<unknown> {
-  const command = new InvokeCommand({
-    FunctionName: functionName,
-    InvocationType: 'RequestResponse',
-    Payload: Buffer.from(JSON.stringify(req), 'utf8'),
-  });
+  const payload = Buffer.from(JSON.stringify(req), 'utf8');
   const signal = AbortSignal.timeout(timeoutMs);
-  let output: InvokeCommandOutput;
+  let output: InvokeResult;
   try {
-    // The race is the guarantee: whatever stage the SDK is in (credentials, retries, the socket),
+    // The race is the guarantee: whatever stage the call is in (credentials, retries, the socket),
     // the CA stops waiting at the deadline. The abort signal also tears the request down.
-    output = await Promise.race([lambda.send(command, { abortSignal: signal }), rejectOnAbort(signal)]);
+    output = await Promise.race([lambda().invoke(functionName, payload, signal), rejectOnAbort(signal)]);
   } catch (e) {
     if (signal.aborted)
       throw failure(
         `policy function ${functionName} did not answer within ${timeoutMs} ms; make it faster or raise LKP_POLICY_TIMEOUT_MS`,
         e,
       );
+    if (e instanceof AnswerTooLarge) throw tooLarge(functionName, e);
     throw failure(describeInvokeError(e, functionName), e);
   }
-  if (output.FunctionError !== undefined) throw functionFailure(functionName, output);
-  if (output.StatusCode !== undefined && output.StatusCode !== 200)
-    throw failure(`policy function ${functionName} answered with status ${output.StatusCode}, not 200`);
-  return parseAnswer(functionName, output.Payload);
+  if (output.functionError !== undefined) throw functionFailure(functionName, output);
+  if (output.statusCode !== 200)
+    throw failure(`policy function ${functionName} answered with status ${output.statusCode}, not 200`);
+  return parseAnswer(functionName, output.payload);
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
@@ -67,9 +75,10 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
-/** The SDK error's name is its AWS error code; its message stays in the cause, for the CA's logs. */
+/** By Lambda's error code (or the error's name); its message stays in the cause, for the CA's logs. */
 function describeInvokeError(e: unknown, functionName: string): string {
-  const name = e instanceof Error && /^[A-Za-z0-9.]{1,64}$/.test(e.name) ? e.name : 'unknown error';
+  const raw = e instanceof AwsServiceError ? e.code : e instanceof Error ? e.name : '';
+  const name = /^[A-Za-z0-9.]{1,64}$/.test(raw) ? raw : 'unknown error';
   switch (name) {
     case 'AccessDeniedException':
     case 'AccessDenied':
@@ -99,19 +108,18 @@ function describeInvokeError(e: unknown, functionName: string): string {
  * callback error ("Handled"). The function's own errorType/errorMessage help the admin, so they are
  * shown when short and printable; the stack trace never is.
  */
-function functionFailure(functionName: string, output: InvokeCommandOutput): LkpError {
-  const body = decodeJson(output.Payload);
+function functionFailure(functionName: string, output: InvokeResult): LkpError {
+  const body = decodeJson(output.payload);
   const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const shown = [printable(record.errorType), printable(record.errorMessage)].filter(Boolean).join(': ');
-  const kind = printable(output.FunctionError) ?? 'error';
+  const kind = printable(output.functionError) ?? 'error';
   return failure(
     `policy function ${functionName} failed (${kind})${shown ? `: ${shown}` : ''}; see its CloudWatch logs`,
   );
 }
 
-function parseAnswer(functionName: string, payload: Uint8Array | undefined): unknown {
-  if (payload !== undefined && payload.length > MAX_ANSWER_BYTES)
-    throw failure(`policy function ${functionName} answered with more than ${MAX_ANSWER_BYTES} bytes`);
+function parseAnswer(functionName: string, payload: Buffer): unknown {
+  if (payload.length > MAX_ANSWER_BYTES) throw tooLarge(functionName);
   const answer = decodeJson(payload);
   if (answer === undefined)
     throw failure(`policy function ${functionName} answered with something that is not JSON`);
@@ -119,8 +127,8 @@ function parseAnswer(functionName: string, payload: Uint8Array | undefined): unk
 }
 
 /** Strict UTF-8, then JSON; undefined when either fails or there is no payload. */
-function decodeJson(payload: Uint8Array | undefined): unknown {
-  if (payload === undefined || payload.length === 0) return undefined;
+function decodeJson(payload: Buffer): unknown {
+  if (payload.length === 0) return undefined;
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as unknown;
   } catch {
@@ -134,3 +142,5 @@ const printable = (value: unknown): string | undefined =>
     : undefined;
 
 const failure = (message: string, cause?: unknown) => new LkpError('PolicyError', message, { cause });
+const tooLarge = (functionName: string, cause?: unknown) =>
+  failure(`policy function ${functionName} answered with more than ${MAX_ANSWER_BYTES} bytes`, cause);

@@ -2,9 +2,8 @@
  * The CA's EC2 Query API client (version 2016-11-15): its five EC2 calls without the 550 KB SDK
  * client (docs/performance.md). Signing, bounds and XML reading: src/aws/query-client.ts.
  */
-import { internal } from '../errors.js';
+import { checkRegion, regionalEndpoint } from './http-client.js';
 import {
-  configuredEndpoint,
   encodeQuery as encodeVersionedQuery,
   queryClient,
   QueryError,
@@ -30,11 +29,9 @@ export class Ec2Error extends QueryError {
 }
 
 const API_VERSION = '2016-11-15';
-const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
 
 export function ec2QueryClient(opts: Ec2ClientOptions): Ec2QueryClient {
-  // The region becomes part of a host name.
-  if (!REGION.test(opts.region)) throw internal(`"${opts.region}" is not an AWS region name like us-east-1`);
+  checkRegion(opts.region);
   return queryClient(
     {
       label: 'EC2',
@@ -50,8 +47,7 @@ export function ec2QueryClient(opts: Ec2ClientOptions): Ec2QueryClient {
 
 /** The endpoint the SDK would use: the configured override, else the region's (aws-cn: .com.cn). */
 export function ec2Endpoint(region: string, env: NodeJS.ProcessEnv): string {
-  const suffix = region.startsWith('cn-') ? '.cn' : '';
-  return configuredEndpoint('EC2', env, `https://ec2.${region}.amazonaws.com${suffix}`);
+  return regionalEndpoint('EC2', 'ec2', region, env);
 }
 
 /** The form body of an EC2 action: Action, Version, then the parameters flattened the Query API's way. */

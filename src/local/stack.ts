@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { fileSigner } from '../signer/file.js';
 import { kmsSigner } from '../signer/kms.js';
+import { kmsClient } from '../aws/kms-json.js';
 import type { Signer } from '../signer/signer.js';
 import { localCredentials } from './credentials.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from './ec2-standin.js';
@@ -207,7 +207,7 @@ async function localCaKey(
   }
   const key = kms.findKey(CA_KEY_ALIAS) ?? (await kms.createKey('ECC_NIST_P256', CA_KEY_ALIAS));
   const client = () =>
-    new KMSClient({ region: kms.region, endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1 });
+    kmsClient({ region: kms.region, endpoint: kms.url, credentials: kms.credentials, maxAttempts: 1 });
   return { spec: `kms:${CA_KEY_ALIAS}`, signer: () => kmsSigner(key.arn, client()) };
 }
 

@@ -4,19 +4,34 @@
  * then signed with kms:Sign and converted to the SSH signature form.
  */
 import { createHash } from 'node:crypto';
-import {
-  GetPublicKeyCommand,
-  KMSClient,
-  SignCommand,
-  type GetPublicKeyCommandOutput,
-  type KeySpec,
-  type MessageType,
-  type SigningAlgorithmSpec,
-} from '@aws-sdk/client-kms';
+import { AwsServiceError } from '../aws/http-client.js';
+import { kmsClient, type KmsClient } from '../aws/kms-json.js';
+import type { JsonObject } from '../aws/json-client.js';
 import { publicKeyFromBlob } from '../cert/keys.js';
 import { internal } from '../errors.js';
 import type { Signer, SshSignatureAlgorithm } from './signer.js';
 import { ecdsaDerToSshSignature, sshPublicKeyBlobFromSpki, sshSignatureBlob } from './ssh-signature.js';
+
+type KeySpec =
+  | 'ECC_NIST_P256'
+  | 'ECC_NIST_P384'
+  | 'ECC_NIST_P521'
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096'
+  | 'ECC_NIST_EDWARDS25519';
+type SigningAlgorithmSpec =
+  'ECDSA_SHA_256' | 'ECDSA_SHA_384' | 'ECDSA_SHA_512' | 'RSASSA_PKCS1_V1_5_SHA_512' | 'ED25519_SHA_512';
+
+/** The GetPublicKey answer fields the signer reads (blobs arrive base64-encoded). */
+interface PublicKeyAnswer {
+  KeyId?: string;
+  KeySpec?: string;
+  CustomerMasterKeySpec?: string;
+  KeyUsage?: string;
+  SigningAlgorithms?: string[];
+  PublicKey?: Buffer;
+}
 
 interface KmsKeyProfile {
   signingAlgorithm: SigningAlgorithmSpec;
@@ -32,7 +47,7 @@ interface KmsKeyProfile {
  * KMS adds the PKCS#1 DigestInfo itself. Ed25519 (PureEdDSA) cannot sign a digest, so it goes RAW
  * and is bound by the limit.
  */
-const PROFILES: Partial<Record<KeySpec, KmsKeyProfile>> = {
+const PROFILES: Readonly<Record<KeySpec, KmsKeyProfile>> = {
   ECC_NIST_P256: { signingAlgorithm: 'ECDSA_SHA_256', sshAlgorithm: 'ecdsa-sha2-nistp256', digest: 'sha256' },
   ECC_NIST_P384: { signingAlgorithm: 'ECDSA_SHA_384', sshAlgorithm: 'ecdsa-sha2-nistp384', digest: 'sha384' },
   ECC_NIST_P521: { signingAlgorithm: 'ECDSA_SHA_512', sshAlgorithm: 'ecdsa-sha2-nistp521', digest: 'sha512' },
@@ -53,15 +68,16 @@ const KMS_KEY_ARN = /^arn:aws(?:-cn|-us-gov)?:kms:([a-z0-9-]+):\d{12}:/;
  * A signer backed by the KMS key `keyId`. Without a client, one is made from the environment
  * (AWS_REGION, AWS_ENDPOINT_URL_KMS, the credential chain), in the key's own region when `keyId` is an ARN.
  */
-export async function kmsSigner(keyId: string, client: KMSClient = defaultClient(keyId)): Promise<Signer> {
-  let key: GetPublicKeyCommandOutput;
+export async function kmsSigner(keyId: string, client?: KmsClient): Promise<Signer> {
+  const kms = client ?? defaultClient(keyId);
+  let key: PublicKeyAnswer;
   try {
-    key = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    key = readPublicKeyAnswer(await kms.call('GetPublicKey', { KeyId: keyId }));
   } catch (e) {
     throw new Error(`cannot load the CA key: ${explainKmsFailure(e, keyId, 'GetPublicKey')}`, { cause: e });
   }
   const profile = checkKey(key, keyId);
-  const { blob, algorithm } = sshPublicKeyBlobFromSpki(Buffer.from(key.PublicKey ?? new Uint8Array()));
+  const { blob, algorithm } = sshPublicKeyBlobFromSpki(key.PublicKey ?? Buffer.alloc(0));
   if (algorithm !== profile.sshAlgorithm) {
     throw new Error(
       `KMS key ${keyId} is described as ${key.KeySpec ?? '?'} but its public key is ${algorithm}`,
@@ -74,24 +90,42 @@ export async function kmsSigner(keyId: string, client: KMSClient = defaultClient
     publicKey: `${publicKeyFromBlob(blob).type} ${blob.toString('base64')} ${CA_KEY_COMMENT}`,
     publicKeyBlob: blob,
     algorithm,
-    sign: (data) => signWithKms(client, keyArn, profile, Buffer.from(data)),
+    sign: (data) => signWithKms(kms, keyArn, profile, Buffer.from(data)),
   };
 }
 
-function defaultClient(keyId: string): KMSClient {
-  const region = KMS_KEY_ARN.exec(keyId)?.[1];
-  return new KMSClient(region === undefined ? {} : { region });
+function defaultClient(keyId: string): KmsClient {
+  const region = KMS_KEY_ARN.exec(keyId)?.[1] ?? process.env['AWS_REGION'];
+  if (!region) throw new Error(`cannot load the CA key: set AWS_REGION (or give LKP_CA_KEY as a key ARN)`);
+  return kmsClient({ region });
+}
+
+/** The typed fields of a GetPublicKey answer; anything of the wrong type is left out. */
+function readPublicKeyAnswer(answer: JsonObject): PublicKeyAnswer {
+  const text = (name: string) => (typeof answer[name] === 'string' ? (answer[name] as string) : undefined);
+  const algorithms = answer['SigningAlgorithms'];
+  const publicKey = text('PublicKey');
+  return {
+    KeyId: text('KeyId'),
+    KeySpec: text('KeySpec'),
+    CustomerMasterKeySpec: text('CustomerMasterKeySpec'),
+    KeyUsage: text('KeyUsage'),
+    SigningAlgorithms: Array.isArray(algorithms)
+      ? algorithms.filter((a): a is string => typeof a === 'string')
+      : undefined,
+    PublicKey: publicKey === undefined ? undefined : Buffer.from(publicKey, 'base64'),
+  };
 }
 
 /** DESIGN §3.5: only asymmetric SIGN_VERIFY keys of the supported specs may be the CA key. */
-function checkKey(key: GetPublicKeyCommandOutput, keyId: string): KmsKeyProfile {
+function checkKey(key: PublicKeyAnswer, keyId: string): KmsKeyProfile {
   const spec = key.KeySpec ?? key.CustomerMasterKeySpec;
   if (key.KeyUsage !== 'SIGN_VERIFY') {
     throw new Error(
       `KMS key ${keyId} has KeyUsage ${key.KeyUsage ?? '?'}; the CA needs an asymmetric SIGN_VERIFY key with KeySpec ${SUPPORTED_SPECS}`,
     );
   }
-  const profile = spec === undefined ? undefined : PROFILES[spec];
+  const profile = spec !== undefined && Object.hasOwn(PROFILES, spec) ? PROFILES[spec as KeySpec] : undefined;
   if (profile === undefined) {
     throw new Error(
       `KMS key ${keyId} has KeySpec ${spec ?? '?'}, which cannot sign SSH certificates; create a SIGN_VERIFY key with KeySpec ${SUPPORTED_SPECS}`,
@@ -107,7 +141,7 @@ function checkKey(key: GetPublicKeyCommandOutput, keyId: string): KmsKeyProfile 
 }
 
 async function signWithKms(
-  client: KMSClient,
+  client: KmsClient,
   keyArn: string,
   profile: KmsKeyProfile,
   data: Buffer,
@@ -118,35 +152,34 @@ async function signWithKms(
         'ask for fewer or shorter principals/options, or use an ECDSA or RSA CA key, which has no such limit',
     );
   }
-  const messageType: MessageType = profile.digest === undefined ? 'RAW' : 'DIGEST';
+  const messageType = profile.digest === undefined ? 'RAW' : 'DIGEST';
   const message = profile.digest === undefined ? data : createHash(profile.digest).update(data).digest();
-  let signature: Uint8Array | undefined;
+  let signature: Buffer | undefined;
   try {
-    const response = await client.send(
-      new SignCommand({
-        KeyId: keyArn,
-        Message: message,
-        MessageType: messageType,
-        SigningAlgorithm: profile.signingAlgorithm,
-      }),
-    );
-    signature = response.Signature;
+    const response = await client.call('Sign', {
+      KeyId: keyArn,
+      Message: message.toString('base64'),
+      MessageType: messageType,
+      SigningAlgorithm: profile.signingAlgorithm,
+    });
+    const encoded = response['Signature'];
+    signature = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
   } catch (e) {
     throw internal(`the CA could not sign: ${explainKmsFailure(e, keyArn, 'Sign')}`, e);
   }
   if (signature === undefined || signature.length === 0)
     throw internal(`KMS returned no signature for ${keyArn}`);
   return profile.sshAlgorithm === 'ssh-ed25519' || profile.sshAlgorithm === 'rsa-sha2-512'
-    ? sshSignatureBlob(profile.sshAlgorithm, Buffer.from(signature))
-    : ecdsaDerToSshSignature(Buffer.from(signature), profile.sshAlgorithm);
+    ? sshSignatureBlob(profile.sshAlgorithm, signature)
+    : ecdsaDerToSshSignature(signature, profile.sshAlgorithm);
 }
 
 /**
- * What went wrong, and the fix, by the error's name alone: KMS messages may name the caller's role
+ * What went wrong, and the fix, by KMS's error code (or the error's name) alone: KMS messages may name the caller's role
  * and session, and sign-time messages reach the CA's callers.
  */
 function explainKmsFailure(e: unknown, keyId: string, operation: 'GetPublicKey' | 'Sign'): string {
-  const name = e instanceof Error ? e.name : 'Error';
+  const name = e instanceof AwsServiceError ? e.code : e instanceof Error ? e.name : 'Error';
   switch (name) {
     case 'AccessDeniedException':
       return `the CA role may not kms:${operation} key ${keyId}; allow kms:${operation} on it in the key policy or the role's IAM policy`;

@@ -1,15 +1,16 @@
 /**
  * DESIGN §3.5 end to end: for every supported KMS key spec, a user certificate signed through the
- * KMS signer (real SDK → KMS stand-in) logs in to a real OpenSSH sshd that trusts that CA key.
+ * KMS signer (JSON client → KMS stand-in) logs in to a real OpenSSH sshd that trusts that CA key.
  * One sshd trusts all the CA keys; a KMS key it does not trust is the control.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { KMSClient, type KeySpec } from '@aws-sdk/client-kms';
+import type { KeySpec } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshLogin } from '../../client/lib/ssh-args.js';
 import { createCertificate, parsePublicKey, randomSerial } from '../../src/cert/index.js';
+import { kmsClient, type KmsClient } from '../../src/aws/kms-json.js';
 import { trySsh } from '../../src/local/instance.js';
 import { startKmsStandin, type KmsStandin } from '../../src/local/kms-standin.js';
 import { generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
@@ -34,7 +35,7 @@ const SPECS: readonly KeySpec[] = [
 
 let dir: string;
 let kms: KmsStandin;
-let client: KMSClient;
+let client: KmsClient;
 let sshd: Sshd;
 let userKey: KeyPair;
 let knownHostsPath: string;
@@ -43,7 +44,7 @@ const signers = new Map<KeySpec, Signer>();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lkp-kms-sshd-'));
   kms = await startKmsStandin({ stateDir: join(dir, 'kms'), region: REGION });
-  client = new KMSClient({ region: REGION, endpoint: kms.url, credentials: kms.credentials });
+  client = kmsClient({ region: REGION, endpoint: kms.url, credentials: kms.credentials });
   await Promise.all(
     SPECS.map(async (spec) => signers.set(spec, await kmsSigner((await kms.createKey(spec)).arn, client))),
   );

@@ -1,8 +1,10 @@
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { lambdaInvoker, type LambdaInvoker } from '../../../src/aws/lambda-invoke.js';
 import { lambdaPolicy } from '../../../src/authorize/lambda-policy.js';
 import { LkpError } from '../../../src/errors.js';
 import { startLambdaStandin, type LambdaStandin } from '../../../src/local/lambda-standin.js';
@@ -37,7 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let dir: string;
 let lambda: LambdaStandin;
-let client: LambdaClient;
+let client: LambdaInvoker;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lkp-lambda-policy-'));
@@ -72,9 +74,10 @@ beforeAll(async () => {
       },
       notJson: () => Buffer.from('<html>Authorized</html>'),
       emptyPrincipals: () => ({ Authorized: true, Principals: [] }),
+      huge: () => ({ Authorized: true, Principals: ['ops'], Padding: 'x'.repeat(300 * 1024) }),
     },
   });
-  client = new LambdaClient({
+  client = lambdaInvoker({
     region: REGION,
     endpoint: lambda.url,
     credentials: lambda.credentials,
@@ -202,7 +205,7 @@ describe('lambdaPolicy against the Lambda stand-in', () => {
   });
 
   it('is a PolicyError naming the credentials when Lambda refuses them', async () => {
-    const stranger = new LambdaClient({
+    const stranger = lambdaInvoker({
       region: REGION,
       endpoint: lambda.url,
       credentials: { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x'.repeat(40) },
@@ -226,20 +229,56 @@ describe('lambdaPolicy against the Lambda stand-in', () => {
       principals: ['ops'],
     });
   });
+
+  it('refuses an answer over 64 KiB, cut off unread by its own client, or read in full by an injected one', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
+    vi.stubEnv('AWS_REGION', REGION);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', lambda.credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', lambda.credentials.secretAccessKey);
+    vi.stubEnv('AWS_SESSION_TOKEN', '');
+    vi.stubEnv('AWS_PROFILE', '');
+    for (const p of [lambdaPolicy('huge', TIMEOUT_MS), policy('huge')]) {
+      const e = await rejection(p.authorizeUser(userRequest));
+      expect(e.code).toBe('PolicyError');
+      expect(e.message).toBe('policy function huge answered with more than 65536 bytes');
+    }
+  });
 });
 
 describe('lambdaPolicy: service errors', () => {
-  /** A real client whose every call fails with the given AWS error code before it is sent. */
-  function failingClient(code: string): LambdaClient {
-    const failing = new LambdaClient({ region: REGION, credentials: lambda.credentials, maxAttempts: 1 });
-    failing.middlewareStack.add(
-      () => async () => {
-        throw Object.assign(new Error('message from AWS'), { name: code });
-      },
-      { step: 'initialize' },
-    );
-    return failing;
-  }
+  let server: Server;
+  let errorType = '';
+  let invoker: LambdaInvoker;
+
+  // Answers every Invoke as Lambda refuses one: the code in x-amzn-ErrorType, AWS's text in the body.
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume().on('end', () => {
+        res.writeHead(errorType === 'ServiceException' ? 500 : 403, {
+          'Content-Type': 'application/json',
+          'x-amzn-ErrorType': `${errorType}:http://internal.amazon.com/coral/com.amazonaws.lambda/`,
+        });
+        res.end(JSON.stringify({ Type: 'User', message: 'message from AWS' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    invoker = lambdaInvoker({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credentials: lambda.credentials,
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    invoker?.destroy();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  const failingClient = (code: string): LambdaInvoker => {
+    errorType = code;
+    return invoker;
+  };
 
   it.each([
     [

@@ -1,5 +1,5 @@
 /**
- * The KMS signer against the local KMS stand-in through the real SDK (SigV4 included), with
+ * The KMS signer against the local KMS stand-in through its JSON client (SigV4 included), with
  * `ssh-keygen -L` as the judge of every certificate; AWS-side failures the stand-in cannot
  * produce (access denied, throttling) come from a scripted loopback endpoint.
  */
@@ -9,13 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateKeyCommand,
-  DisableKeyCommand,
-  KMSClient,
-  type KeySpec,
-  type KeyUsageType,
-} from '@aws-sdk/client-kms';
+import type { KeySpec, KeyUsageType } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createCertificate,
@@ -23,6 +17,7 @@ import {
   randomSerial,
   type CertificateTemplate,
 } from '../../../src/cert/index.js';
+import { kmsClient, type KmsClient } from '../../../src/aws/kms-json.js';
 import { LkpError } from '../../../src/errors.js';
 import { startKmsStandin, type KmsStandin } from '../../../src/local/kms-standin.js';
 import { loadSigner } from '../../../src/signer/index.js';
@@ -46,14 +41,14 @@ const SPECS: ReadonlyArray<readonly [KeySpec, string, string]> = [
 
 let dir: string;
 let kms: KmsStandin;
-let client: KMSClient;
+let client: KmsClient;
 let userKey: string;
 const keyArns = new Map<KeySpec, string>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lkp-kms-signer-'));
   kms = await startKmsStandin({ stateDir: join(dir, 'kms'), region: REGION });
-  client = new KMSClient({ region: REGION, endpoint: kms.url, credentials: kms.credentials });
+  client = kmsClient({ region: REGION, endpoint: kms.url, credentials: kms.credentials });
   userKey = makeKeyPair(dir, 'ed25519', 'user').publicKey;
   await Promise.all(SPECS.map(async ([spec]) => keyArns.set(spec, (await kms.createKey(spec)).arn)));
 });
@@ -81,8 +76,8 @@ function template(overrides: Partial<CertificateTemplate> = {}): CertificateTemp
 }
 
 async function keyOf(spec: KeySpec, usage: KeyUsageType): Promise<string> {
-  const created = await client.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: usage }));
-  return created.KeyMetadata?.Arn ?? '';
+  const created = await client.call('CreateKey', { KeySpec: spec, KeyUsage: usage });
+  return (created['KeyMetadata'] as { Arn?: string } | undefined)?.Arn ?? '';
 }
 
 const failure = (promise: Promise<unknown>): Promise<Error> => rejectionOf(promise, Error);
@@ -171,7 +166,7 @@ describe('kmsSigner', () => {
   it('explains a disabled key at creation and as Internal at sign time', async () => {
     const { arn } = await kms.createKey('ECC_NIST_P256');
     const signer = await kmsSigner(arn, client);
-    await client.send(new DisableKeyCommand({ KeyId: arn }));
+    await client.call('DisableKey', { KeyId: arn });
     const signError = await failure(signer.sign(Buffer.from('body')));
     expect(signError).toBeInstanceOf(LkpError);
     expect((signError as LkpError).code).toBe('Internal');
@@ -200,7 +195,7 @@ describe('kmsSigner', () => {
 describe('kmsSigner facing AWS-side refusals', () => {
   let server: Server;
   let errorType = '';
-  let scripted: KMSClient;
+  let scripted: KmsClient;
   const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
     format: 'der',
     type: 'spki',
@@ -232,7 +227,7 @@ describe('kmsSigner facing AWS-side refusals', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    scripted = new KMSClient({
+    scripted = kmsClient({
       region: REGION,
       endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       credentials: { accessKeyId: 'AKIAEXAMPLEEXAMPLE00', secretAccessKey: 'not-checked-here' },
