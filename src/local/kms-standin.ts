@@ -136,7 +136,12 @@ function rsa(modulusLength: number): () => Promise<KeyObject> {
 }
 
 /** Curve facts for signing a precomputed digest: OpenSSL curve name and group order (SEC 2 / FIPS 186-4). */
-const EC_GROUPS: Readonly<Record<string, { opensslName: string; order: bigint }>> = {
+interface EcGroup {
+  opensslName: string;
+  order: bigint;
+}
+
+const EC_GROUPS: Readonly<Record<string, EcGroup>> = {
   'P-256': {
     opensslName: 'prime256v1',
     order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
@@ -303,7 +308,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
         `${store.arnOf(key)} key usage is not supported: it is a symmetric key`,
       );
     }
-    const spki = createPublicKey(createPrivateKey(key.material)).export({ format: 'der', type: 'spki' });
+    const spki = createPublicKey(privateKeyOf(key)).export({ format: 'der', type: 'spki' });
     return {
       KeyId: store.arnOf(key),
       PublicKey: spki.toString('base64'),
@@ -333,7 +338,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
         `You cannot use ${store.arnOf(key)} (${key.keySpec}, ${key.keyUsage}) with signing algorithm ${algorithm}`,
       );
     }
-    const signature = signWith(createPrivateKey(key.material), algorithm, messageType, message);
+    const signature = signWith(privateKeyOf(key), algorithm, messageType, message);
     return { KeyId: store.arnOf(key), Signature: signature.toString('base64'), SigningAlgorithm: algorithm };
   },
   CreateAlias: (input, store) => {
@@ -369,6 +374,21 @@ function algorithmsOf(key: StoredKey): Json {
             ? ['SYMMETRIC_DEFAULT']
             : ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'],
       };
+}
+
+/**
+ * Parsed once per key: a PEM parse (and an EC key's point check) costs more than the signature,
+ * and the benchmarks run thousands of Sign calls through this stand-in.
+ */
+const parsedKeys = new WeakMap<StoredKey, KeyObject>();
+
+function privateKeyOf(key: StoredKey): KeyObject {
+  let parsed = parsedKeys.get(key);
+  if (parsed === undefined) {
+    parsed = createPrivateKey(key.material);
+    parsedKeys.set(key, parsed);
+  }
+  return parsed;
 }
 
 function signWith(
@@ -410,11 +430,8 @@ function signWith(
  * (SHA-256/384/512 on P-256/384/521), so e needs no truncation. Output: DER, as KMS returns it.
  */
 function ecdsaSignDigest(key: KeyObject, digest: Buffer): Buffer {
-  const jwk = key.export({ format: 'jwk' });
-  const group = EC_GROUPS[jwk.crv ?? ''];
-  if (group === undefined) throw new Error(`no ECDSA group for curve ${jwk.crv ?? '?'}`);
+  const { group, d } = ecScalarOf(key);
   const n = group.order;
-  const d = toBigInt(Buffer.from(jwk.d ?? '', 'base64url'));
   const e = toBigInt(digest);
   const ecdh = createECDH(group.opensslName);
   for (;;) {
@@ -422,9 +439,24 @@ function ecdsaSignDigest(key: KeyObject, digest: Buffer): Buffer {
     ecdh.setPrivateKey(toBuffer(k));
     const point = ecdh.getPublicKey();
     const r = toBigInt(point.subarray(1, 1 + (point.length - 1) / 2)) % n;
-    const s = (modPow(k, n - 2n, n) * ((e + r * d) % n)) % n;
+    const s = (modInverse(k, n) * ((e + r * d) % n)) % n;
     if (r !== 0n && s !== 0n) return derSequence([derInteger(r), derInteger(s)]);
   }
+}
+
+const ecScalars = new WeakMap<KeyObject, { group: EcGroup; d: bigint }>();
+
+/** The curve and private scalar of an EC key, exported once per key. */
+function ecScalarOf(key: KeyObject): { group: EcGroup; d: bigint } {
+  let known = ecScalars.get(key);
+  if (known === undefined) {
+    const jwk = key.export({ format: 'jwk' });
+    const group = EC_GROUPS[jwk.crv ?? ''];
+    if (group === undefined) throw new Error(`no ECDSA group for curve ${jwk.crv ?? '?'}`);
+    known = { group, d: toBigInt(Buffer.from(jwk.d ?? '', 'base64url')) };
+    ecScalars.set(key, known);
+  }
+  return known;
 }
 
 function randomScalar(n: bigint): bigint {
@@ -436,14 +468,16 @@ function randomScalar(n: bigint): bigint {
   }
 }
 
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
+/** a⁻¹ mod n by the extended Euclidean algorithm (a and n coprime: n is a prime group order here). */
+function modInverse(a: bigint, n: bigint): bigint {
+  let [r0, r1] = [n, a % n];
+  let [t0, t1] = [0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [t0, t1] = [t1, t0 - q * t1];
   }
-  return result;
+  return t0 < 0n ? t0 + n : t0;
 }
 
 const toBigInt = (bytes: Buffer) => (bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`));

@@ -232,23 +232,28 @@ export async function startCaProcess(
     env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
+  // Chunks, joined only when asked for: the audit log grows by a line per request, and the
+  // benchmarks send thousands.
+  const stdout: Buffer[] = [];
   let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => stdout.push(c));
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const output = () => Buffer.concat(stdout).toString();
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`lkp-ca did not start within 10 s:\n${stderr}`)), 10_000);
-    child.stdout?.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+    const onData = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output());
       if (match?.[1]) {
         clearTimeout(timer);
+        child.stdout?.off('data', onData);
         resolve(match[1]);
       }
-    });
+    };
+    child.stdout?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`lkp-ca exited with code ${code}:\n${stderr}`));
     });
   });
-  return { url, output: () => stdout, stop: () => stopChild(child) };
+  return { url, output, stop: () => stopChild(child) };
 }
