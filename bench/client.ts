@@ -55,7 +55,7 @@ export async function benchClient(stack: LocalStack, opts: { runs: number }): Pr
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_EC2: ec2.url,
     };
-    const cli = builtFile('client', 'cli.js');
+    const cli = builtFile('lkp.cjs');
     const lkp = (...args: string[]) => timed(process.execPath, [cli, ...args], env);
     await lkp('setup', '--url', stack.caUrl, '--default-user', login);
     const target = `${login}@${LOCAL_INSTANCE_ID}`;

@@ -38,13 +38,13 @@ function loadCommands(first: string | undefined): Promise<Command[]> {
   return Promise.all(wanted.map(([, load]) => load()));
 }
 
-try {
+async function main(): Promise<void> {
   const program = new Command()
     .name('lkp')
     .description('SSH certificates from your AWS identity: no public keys to copy, nothing long-lived')
     .version('0.1.0');
   for (const command of await loadCommands(process.argv[2])) program.addCommand(command);
   await program.parseAsync();
-} catch (e) {
-  exitWith(e);
 }
+
+main().catch(exitWith);

@@ -19,6 +19,7 @@ import {
   type LocalStack,
 } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
+import { LKP_CLI } from '../helpers/run-node.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -45,9 +46,8 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
   let instance: LocalInstance;
   let ec2: Ec2Standin;
   let home: string;
-  let entry: string;
   let env: Record<string, string>;
-  const lkp = (...args: string[]) => exec(process.execPath, [entry, ...args], env);
+  const lkp = (...args: string[]) => exec(process.execPath, [LKP_CLI, ...args], env);
   const setupArgs = () => ['setup', '--url', stack.caUrl, '--host-pattern', 'lkp-*', '--default-user', login];
   const certificateRequests = () =>
     stack
@@ -71,21 +71,6 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
       ],
     });
     home = mkdtempSync(join(tmpdir(), 'lkp-home-'));
-    // Until client/cli.ts registers these commands, a scratch entry does.
-    entry = join(home, 'lkp-entry.mjs');
-    const dist = join(root, 'dist', 'client');
-    writeFileSync(
-      entry,
-      [
-        `import { setupCommand } from '${dist}/commands/setup.js';`,
-        `import { sshCommand } from '${dist}/commands/ssh.js';`,
-        `import { sshMatchCommand } from '${dist}/commands/ssh-match.js';`,
-        `import { exitWith } from '${dist}/errors.js';`,
-        `const commands = { setup: setupCommand, ssh: sshCommand, 'ssh-match': sshMatchCommand };`,
-        `const [name, ...args] = process.argv.slice(2);`,
-        `try { await commands[name].parseAsync(args, { from: 'user' }); } catch (e) { exitWith(e); }`,
-      ].join('\n'),
-    );
     env = {
       PATH: process.env.PATH ?? '',
       HOME: home,
@@ -220,7 +205,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
       const withAgent = { ...env, SSH_AUTH_SOCK: socket };
       const out = await exec(
         process.execPath,
-        [entry, 'ssh', 'lkp-demo', '--', '-p', String(instance.sshd.port), 'echo', 'agent'],
+        [LKP_CLI, 'ssh', 'lkp-demo', '--', '-p', String(instance.sshd.port), 'echo', 'agent'],
         withAgent,
       );
       expect(out.stdout).toBe('agent\n');

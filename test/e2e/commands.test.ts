@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCertificate, generateKeyPair } from '../../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
-import { runNode } from '../helpers/run-node.js';
+import { LKP_CLI, runNode } from '../helpers/run-node.js';
 
 describe('lkp-ca serve', () => {
   it('stops with every configuration problem named when the environment is wrong', async () => {
@@ -68,7 +68,7 @@ describe('lkp (client CLI) against the local stack', () => {
   afterAll(async () => stack?.close());
 
   it('lkp ca prints the CA key', async () => {
-    const { code, stdout } = await runNode(['dist/client/cli.js', 'ca'], env);
+    const { code, stdout } = await runNode([LKP_CLI, 'ca'], env);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ecdsa-sha2-nistp256 AAAA\S+ lkp-ca\n$/);
   });
@@ -76,16 +76,7 @@ describe('lkp (client CLI) against the local stack', () => {
   it('lkp cert writes a certificate that ssh-keygen accepts', async () => {
     const key = await generateKeyPair(stack.dir, 'id_cli');
     const { code, stdout } = await runNode(
-      [
-        'dist/client/cli.js',
-        'cert',
-        '--instance',
-        LOCAL_INSTANCE_ARN,
-        '--user',
-        'ec2-user',
-        '--key',
-        key.publicPath,
-      ],
+      [LKP_CLI, 'cert', '--instance', LOCAL_INSTANCE_ARN, '--user', 'ec2-user', '--key', key.publicPath],
       env,
     );
     expect(code).toBe(0);
@@ -116,7 +107,7 @@ describe('lkp (client CLI) against the local stack', () => {
   ])('exits with a documented code on %s', async (_, args, extraEnv, exitCode, message) => {
     const key = await generateKeyPair(stack.dir, `id_${exitCode}`);
     const argv = args.map((a) => (a === 'KEY' ? key.publicPath : a));
-    const { code, stderr } = await runNode(['dist/client/cli.js', ...argv], { ...env, ...extraEnv });
+    const { code, stderr } = await runNode([LKP_CLI, ...argv], { ...env, ...extraEnv });
     expect(stderr).toMatch(message);
     expect(code).toBe(exitCode);
   });

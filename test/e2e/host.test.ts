@@ -42,10 +42,11 @@ import type { InfoResponse } from '../../src/protocol.js';
 import { startIamStandin, type IamStandin } from '../../src/local/iam-standin.js';
 import { makeAccountsRoot, readEtc } from '../helpers/accounts-root.js';
 import { startImdsStandin, type ImdsStandin } from '../helpers/imds.js';
+import { LKP_CLI } from '../helpers/run-node.js';
 
 const exec = promisify(execFile);
 /** `npm test` builds it before the tests run. */
-const BUILT_CLI = join(process.cwd(), 'dist/client/cli.js');
+const BUILT_CLI = LKP_CLI;
 const loginUser = userInfo().username;
 const MARKER = 'lkp-host-ok';
 /**

@@ -13,9 +13,10 @@ import {
   startLocalStack,
   type LocalStack,
 } from '../../src/local/stack.js';
+import { LKP_CLI } from '../helpers/run-node.js';
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', '..', 'dist', 'client', 'cli.js');
+const cli = LKP_CLI;
 
 let dir: string;
 let stack: LocalStack;

@@ -1,9 +1,9 @@
-/** `lkp policy test`, run as built (dist/client/cli.js, or bundled here when dist is missing). */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+/** `lkp policy test`, run as shipped (dist/lkp.cjs). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runNode } from '../helpers/run-node.js';
+import { LKP_CLI, repoRoot, runNode } from '../helpers/run-node.js';
 
 const root = repoRoot;
 const examples = join(root, 'authorizers', 'examples');
@@ -11,38 +11,16 @@ const requests = join(examples, 'requests');
 const NIGHT = '2030-01-15T22:30:00Z';
 const DAY = '2030-01-15T10:30:00Z';
 
-let cli = join(root, 'dist', 'client', 'cli.js');
 let work: string;
-let bundleDir: string | undefined;
 
-beforeAll(async () => {
+beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'lkp-policy-e2e-'));
-  if (existsSync(cli)) return;
-  // Without a build, bundle the CLI next to node_modules so its bare imports (commander, esbuild) resolve.
-  const cache = join(root, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  bundleDir = mkdtempSync(join(cache, 'lkp-cli-'));
-  cli = join(bundleDir, 'cli.mjs');
-  const esbuild = await import('esbuild');
-  await esbuild.build({
-    entryPoints: [join(root, 'client', 'cli.ts')],
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: cli,
-    logLevel: 'silent',
-  });
 });
 
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function lkp(args: string[], env: Record<string, string> = {}) {
-  return runNode([cli, ...args], env);
+  return runNode([LKP_CLI, ...args], env);
 }
 
 function policyFile(name: string, source: string): string {

@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 /** The repository root, where the built `dist/` lives. */
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
+/** `lkp` as shipped (package.json "bin"): the single-file bundle `npm run build` makes. */
+export const LKP_CLI = join(repoRoot, 'dist', 'lkp.cjs');
+
 export interface NodeRun {
   code: number;
   stdout: string;
