@@ -66,7 +66,17 @@ export function rows(r: BenchResults): Row[] {
       'ms',
       c16 ? ['< 10 ms', l.caOverheadP99Ms < 10] : undefined,
     );
-    add(`request ${level}: CA CPU per request`, l.caCpuMsPerRequest, 'ms');
+    add(`request ${level}: CA waiting for stand-ins p50`, l.caWaitingP50Ms, 'ms');
+    add(
+      `request ${level}: latency − stand-in medians (first method)`,
+      l.latencyMinusStandinsP50Ms,
+      `ms / ${round(l.latencyMinusStandinsP99Ms)} ms`,
+    );
+    add(
+      `request ${level}: CPU per request: CA / load generator + stand-ins`,
+      l.caCpuMsPerRequest,
+      `ms / ${round(l.benchCpuMsPerRequest)} ms`,
+    );
   }
   add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
   add('cold start: spawn to first certificate', r.coldStartMs, 'ms', ['< 150 ms', r.coldStartMs < 150]);

@@ -2,13 +2,17 @@
  * Whole requests (issue item 2): User certificate requests through `lkp-ca serve` on loopback,
  * which calls the STS, EC2, Lambda (policy) and KMS stand-ins for each one. Latency and
  * requests/s per concurrency level, each stand-in's own service time recorded during the same
- * load, and the CA's overhead: its latency minus the stand-ins' median service times.
+ * load, and the CA's overhead: the time each request spent in the CA that no stand-in had it
+ * (bench/attribution.ts).
  */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildIdentityProof } from '../client/lib/proof.js';
 import { fetchCaInfo } from '../client/lib/certificates.js';
 import { parsePublicKey } from '../src/cert/index.js';
 import { generateKeyPair } from '../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, type LocalStack } from '../src/local/stack.js';
+import { answerTo, attribute, type ServedRequest } from './attribution.js';
 import { runLoad, type LoadFigures } from './load.js';
 import { cpuTimeMs, findChild, peakRssMb } from './process-memory.js';
 import { recordServiceTimes } from './service-time.js';
@@ -22,13 +26,24 @@ export interface StandinFigures {
 }
 
 export interface LevelFigures extends LoadFigures {
-  /** p50 minus the sum of the stand-ins' median service times. */
+  /** The CA's own time per request: in the CA and not with a stand-in (bench/attribution.ts). */
   caOverheadP50Ms: number;
-  /** p99 minus the same sum: stand-in tails are left in, so this errs against us. */
   caOverheadP99Ms: number;
+  /** Time per request the CA waited for stand-ins, their queue in the benchmark process included. */
+  caWaitingP50Ms: number;
+  /** Share of the CA's outbound calls matched with a stand-in's answer; unmatched ones count as the CA's. */
+  callsMatched: number;
+  /**
+   * The first method, kept to compare with earlier runs: latency minus the sum of the stand-ins'
+   * median service times. It also charges the CA with every wait in the benchmark process.
+   */
+  latencyMinusStandinsP50Ms: number;
+  latencyMinusStandinsP99Ms: number;
   standins: Record<string, StandinFigures>;
   /** CPU time the CA process spent per request (user + system), ms; 10 ms clock ticks over the level. */
   caCpuMsPerRequest: number | undefined;
+  /** The same for this process: the load generator and the four stand-ins. */
+  benchCpuMsPerRequest: number;
 }
 
 export interface RequestFigures {
@@ -75,32 +90,65 @@ export async function benchRequests(stack: LocalStack, opts: RequestOptions): Pr
   try {
     await load(Math.min(16, opts.warmup), opts.warmup);
     const pid = findChild(['cli.js', 'serve']);
-    const caCpu = () => (pid === undefined ? undefined : cpuTimeMs(pid));
+    if (pid === undefined)
+      throw new Error('cannot find the lkp-ca serve process (the benchmark reads Linux /proc)');
+    const probe = caProbe(pid, stack.caEnv.LKP_BENCH_PROBE_FILE);
     const levels: Record<string, LevelFigures> = {};
     for (const concurrency of opts.concurrency) {
+      await probe.collect();
       times.reset();
-      const cpuBefore = caCpu();
+      const cpuBefore = cpuTimeMs(pid);
+      const benchCpu = process.cpuUsage();
       const figures = await load(concurrency, opts.requestsPerLevel);
-      const cpuAfter = caCpu();
+      const cpuAfter = cpuTimeMs(pid);
+      const benchCpuUsed = process.cpuUsage(benchCpu);
+      const served = await probe.collect();
+      const answers = times.answers();
+      const attributed = served.map((request) => attribute(request, answers));
+      const calls = served.flatMap((request) => request.calls);
       const standins = Object.fromEntries(
         Object.keys(servers).map((name) => [name, standinFigures(times.samples(name), figures.requests)]),
       );
       const standinP50 = Object.values(standins).reduce((sum, s) => sum + s.p50Ms * s.callsPerRequest, 0);
+      const own = attributed.map((a) => a.ownMs);
       levels[`c${concurrency}`] = {
         ...figures,
-        caOverheadP50Ms: figures.p50Ms - standinP50,
-        caOverheadP99Ms: figures.p99Ms - standinP50,
+        caOverheadP50Ms: percentile(own, 50),
+        caOverheadP99Ms: percentile(own, 99),
+        caWaitingP50Ms: median(attributed.map((a) => a.waitingMs)),
+        callsMatched: calls.filter((call) => answerTo(call, answers) !== undefined).length / calls.length,
+        latencyMinusStandinsP50Ms: figures.p50Ms - standinP50,
+        latencyMinusStandinsP99Ms: figures.p99Ms - standinP50,
         standins,
         caCpuMsPerRequest:
           cpuBefore === undefined || cpuAfter === undefined
             ? undefined
             : (cpuAfter - cpuBefore) / figures.requests,
+        benchCpuMsPerRequest: (benchCpuUsed.user + benchCpuUsed.system) / 1000 / figures.requests,
       };
     }
-    return { levels, rssMb: pid === undefined ? undefined : peakRssMb(pid) };
+    return { levels, rssMb: peakRssMb(pid) };
   } finally {
     times.stop();
   }
+}
+
+/** What bench/ca-probe.ts recorded in the CA since the last collect: it writes it on SIGUSR2. */
+function caProbe(pid: number, file: string | undefined) {
+  if (file === undefined) throw new Error('the CA was started without the probe: use startBenchStack');
+  return {
+    async collect(): Promise<ServedRequest[]> {
+      rmSync(file, { force: true });
+      process.kill(pid, 'SIGUSR2');
+      for (let waited = 0; !existsSync(file); waited += 10) {
+        if (waited > 10_000) throw new Error(`the CA probe wrote nothing to ${file} within 10 s`);
+        await sleep(10);
+      }
+      const served = JSON.parse(readFileSync(file, 'utf8')) as ServedRequest[];
+      rmSync(file);
+      return served;
+    },
+  };
 }
 
 function standinFigures(samples: number[], requests: number): StandinFigures {

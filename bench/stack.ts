@@ -3,8 +3,9 @@
  * work-hours example policy, open all day) plus a real `lkp-ca serve` child, as deployed.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LOCAL_ACCOUNT, startLocalStack, type LocalStack } from '../src/local/stack.js';
 
 /** The package root, whether this module runs from dist/bench or from bench/ under vitest. */
@@ -24,9 +25,18 @@ export function builtFile(...path: string[]): string {
   return file;
 }
 
-/** Starts the stack; the policy runs in this process (the Lambda stand-in imports it) and reads its settings from here. */
+/**
+ * Starts the stack; the policy runs in this process (the Lambda stand-in imports it) and reads its
+ * settings from here. The CA child loads bench/ca-probe.ts, which writes to `LKP_BENCH_PROBE_FILE`.
+ */
 export async function startBenchStack(): Promise<LocalStack> {
   process.env.LKP_POLICY_ACCOUNTS = LOCAL_ACCOUNT;
   process.env.LKP_WORK_HOURS = '00-24';
-  return startLocalStack({ policyModule: builtFile('authorizers', 'examples', 'work-hours.js') });
+  return startLocalStack({
+    policyModule: builtFile('authorizers', 'examples', 'work-hours.js'),
+    caEnv: {
+      NODE_OPTIONS: `--import=${pathToFileURL(builtFile('bench', 'ca-probe.js')).href}`,
+      LKP_BENCH_PROBE_FILE: join(tmpdir(), `lkp-bench-probe-${process.pid}.json`),
+    },
+  });
 }

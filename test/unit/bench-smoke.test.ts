@@ -36,7 +36,12 @@ describe('benchmark smoke run', () => {
       requests: 4,
       caOverheadP50Ms: positive,
       caOverheadP99Ms: positive,
+      caWaitingP50Ms: positive,
+      latencyMinusStandinsP50Ms: expect.any(Number),
     });
+    // The CA probe tagged every outbound call and each stand-in's answer was matched to it.
+    expect(level?.callsMatched).toBe(1);
+    expect(level?.caOverheadP50Ms).toBeLessThan(level?.p50Ms ?? 0);
     expect(Object.keys(level?.standins ?? {}).sort()).toEqual(['ec2', 'kms', 'lambda', 'sts']);
     expect(level?.standins.kms?.callsPerRequest).toBe(1);
   });
@@ -61,8 +66,13 @@ describe('benchmark smoke run', () => {
       concurrency: 16,
       caOverheadP50Ms: 1,
       caOverheadP99Ms: 20,
+      caWaitingP50Ms: 1,
+      callsMatched: 1,
+      latencyMinusStandinsP50Ms: 1,
+      latencyMinusStandinsP99Ms: 2,
       standins: {},
       caCpuMsPerRequest: 1,
+      benchCpuMsPerRequest: 1,
     };
     const table = rows({
       signing: {
