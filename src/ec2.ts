@@ -50,6 +50,16 @@ const GONE_STATES = new Set(['shutting-down', 'terminated']);
 const INSTANCE_PROFILE_ARN =
   /^arn:[a-z-]+:iam::\d{12}:instance-profile\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]{1,128})$/;
 
+/**
+ * A login target seen to exist is not looked up again for 5 minutes: EC2 refills an account's
+ * DescribeInstances bucket at about 20 requests/s, shared with everything else in the account and
+ * region, and a busy CA would otherwise spend one per certificate. An instance terminated within
+ * the window can still be named in a certificate, which is harmless: its id is never reused.
+ * Refusals are not remembered. Bounded, oldest forgotten first.
+ */
+const TARGET_KNOWN_MS = 5 * 60_000;
+const TARGETS_KNOWN_MAX = 10_000;
+
 // Bounded: a hung EC2 or IAM connection must not hold a certificate request until the Lambda
 // timeout. (The clients' defaults: 3 s per attempt, 1 s to connect, 2 attempts.)
 const defaultClient = (region: string) => ec2QueryClient({ region });
@@ -61,9 +71,12 @@ export function ec2Directory(opts: {
   clientFor?: (region: string) => Ec2QueryClient;
   /** One IAM client per partition (IAM is global). */
   iamClientFor?: (partition: string) => IamQueryClient;
+  /** Milliseconds; for tests. */
+  now?: () => number;
 }): InstanceDirectory {
   const describe = instanceLookup(opts.clientFor ?? defaultClient);
   const profileRoles = instanceProfileLookup(opts.iamClientFor ?? defaultIamClient);
+  const knownTargets = rememberSuccess(TARGET_KNOWN_MS, TARGETS_KNOWN_MAX, opts.now ?? Date.now);
 
   /** The target when the CA may look it up: only its own account (the role cannot describe others). */
   const ownTarget = (instanceArn: string): InstanceTarget | undefined => {
@@ -89,10 +102,13 @@ export function ec2Directory(opts: {
       const target = ownTarget(instanceArn);
       // Cross-account targets are not checked: the CA's role cannot describe them (documented default).
       if (!target) return;
-      const instance = await describe(target);
-      if (!instance || stateName(instance) === 'terminated') {
-        throw forbidden(`instance ${target.instanceId} does not exist in ${target.region}`);
-      }
+      const key = `${target.partition}:${target.region}:${target.instanceId}`;
+      await knownTargets(key, async () => {
+        const instance = await describe(target);
+        if (!instance || stateName(instance) === 'terminated') {
+          throw forbidden(`instance ${target.instanceId} does not exist in ${target.region}`);
+        }
+      });
     },
 
     async instanceRole(instanceArn) {
@@ -109,6 +125,34 @@ export function ec2Directory(opts: {
         return { kind: 'none', reason: `EC2 reports an instance profile ARN the CA cannot read` };
       return profileRoles(target.partition, profileName);
     },
+  };
+}
+
+/**
+ * Runs `check` for `key` unless it succeeded within the last `ttlMs`; callers asking about the same
+ * key while a check runs share it (a burst of logins to one instance makes one lookup).
+ */
+function rememberSuccess(
+  ttlMs: number,
+  max: number,
+  now: () => number,
+): (key: string, check: () => Promise<void>) => Promise<void> {
+  const passed = new Map<string, number>();
+  const running = new Map<string, Promise<void>>();
+  return (key, check) => {
+    const until = passed.get(key);
+    if (until !== undefined && until > now()) return Promise.resolve();
+    passed.delete(key);
+    const shared = running.get(key);
+    if (shared) return shared;
+    const run = check()
+      .then(() => {
+        if (passed.size >= max) passed.delete(passed.keys().next().value as string);
+        passed.set(key, now() + ttlMs);
+      })
+      .finally(() => running.delete(key));
+    running.set(key, run);
+    return run;
   };
 }
 

@@ -71,7 +71,7 @@ afterEach(() => {
 });
 
 /** A directory whose clients reach the stand-in of the ARN's region, counting the clients it creates. */
-function directory(): {
+function directory(now?: () => number): {
   dir: InstanceDirectory;
   clientFor: ReturnType<typeof vi.fn<(region: string) => Ec2QueryClient>>;
 } {
@@ -79,7 +79,7 @@ function directory(): {
     const standin = region === 'us-east-1' ? east : west;
     return queryClientFor(standin, region);
   });
-  return { dir: ec2Directory({ caAccount: ACCOUNT, clientFor }), clientFor };
+  return { dir: ec2Directory({ caAccount: ACCOUNT, clientFor, ...(now ? { now } : {}) }), clientFor };
 }
 
 const lkpError = (p: Promise<unknown>): Promise<LkpError> => rejectionOf(p, LkpError);
@@ -177,6 +177,43 @@ describe('checkTargetExists', () => {
     const before = west.requestCount();
     await expect(dir.checkTargetExists(arn(UNKNOWN, 'eu-west-1', OTHER_ACCOUNT))).resolves.toBeUndefined();
     expect(west.requestCount()).toBe(before);
+  });
+
+  it('remembers an instance it found for 5 minutes, then asks EC2 again', async () => {
+    let clock = 1_000_000;
+    const { dir } = directory(() => clock);
+    const before = west.requestCount();
+    await dir.checkTargetExists(arn(WEB));
+    clock += 5 * 60_000 - 1;
+    await dir.checkTargetExists(arn(WEB));
+    expect(west.requestCount() - before).toBe(1);
+    clock += 1;
+    await dir.checkTargetExists(arn(WEB));
+    expect(west.requestCount() - before).toBe(2);
+  });
+
+  it('remembers only what it found: a refusal is asked again, and per instance and region', async () => {
+    const { dir } = directory();
+    const before = west.requestCount();
+    for (let i = 0; i < 2; i++) {
+      expect((await lkpError(dir.checkTargetExists(arn(UNKNOWN)))).code).toBe('Forbidden');
+      expect((await lkpError(dir.checkTargetExists(arn(GONE)))).code).toBe('Forbidden');
+    }
+    expect(west.requestCount() - before).toBe(4);
+    await dir.checkTargetExists(arn(EAST_HOST, 'us-east-1'));
+    expect((await lkpError(dir.checkTargetExists(arn(EAST_HOST)))).code).toBe('Forbidden');
+  });
+
+  it('makes one lookup for concurrent checks of one instance, and shares a refusal too', async () => {
+    const { dir } = directory();
+    const before = west.requestCount();
+    await Promise.all(Array.from({ length: 8 }, () => dir.checkTargetExists(arn(DB))));
+    expect(west.requestCount() - before).toBe(1);
+    const refusals = await Promise.all(
+      Array.from({ length: 3 }, () => lkpError(dir.checkTargetExists(arn(UNKNOWN)))),
+    );
+    expect(refusals.map((e) => e.code)).toEqual(['Forbidden', 'Forbidden', 'Forbidden']);
+    expect(west.requestCount() - before).toBe(2);
   });
 
   it('refuses an ARN that is not an EC2 instance ARN as BadRequest', async () => {
