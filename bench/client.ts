@@ -24,7 +24,10 @@ import { median } from './stats.js';
 const run = promisify(execFile);
 
 export interface ClientFigures {
-  /** Median `lkp ssh … true` with a cached certificate minus the same ssh command run directly. */
+  /**
+   * `lkp ssh … true` with a cached certificate minus the same ssh command run directly: the median
+   * of the differences within each interleaved pair, so a slow stretch of the machine cancels out.
+   */
   addedMs: number;
   /** Median `lkp ssh … true` with no cached certificate (key kept): proof, CA request, ssh. */
   firstConnectionMs: number;
@@ -80,7 +83,7 @@ export async function benchClient(stack: LocalStack, opts: { runs: number }): Pr
       plain.push((await timed(ssh, sshArgs, env)).ms);
     }
     return {
-      addedMs: median(cached) - median(plain),
+      addedMs: median(cached.map((ms, i) => ms - (plain[i] ?? ms))),
       firstConnectionMs: median(firsts),
       cachedLkpSshMs: median(cached),
       plainSshMs: median(plain),

@@ -47,7 +47,9 @@ export function rows(r: BenchResults): Row[] {
     const c16 = level === 'c16';
     add(`request ${level}: p50 / p99`, l.p50Ms, `ms / ${round(l.p99Ms)} ms`);
     add(`request ${level}: requests/s`, l.rps, '/s');
-    const standins = Object.entries(l.standins).map(([name, s]) => `${name} ${round(s.p50Ms, 2)}`);
+    const standins = Object.entries(l.standins)
+      .filter(([, s]) => s.callsPerRequest > 0)
+      .map(([name, s]) => `${name} ${round(s.p50Ms, 2)}`);
     out.push({
       figure: `request ${level}: stand-ins p50 (ms)`,
       value: standins.join(', '),

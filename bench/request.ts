@@ -1,6 +1,7 @@
 /**
  * Whole requests (issue item 2): User certificate requests through `lkp-ca serve` on loopback,
- * which calls the STS, EC2, Lambda (policy) and KMS stand-ins for each one. Latency and
+ * which calls the STS, Lambda (policy) and KMS stand-ins for each one (and EC2 for the target once:
+ * the CA remembers an instance it found). Latency and
  * requests/s per concurrency level, each stand-in's own service time recorded during the same
  * load, and the CA's overhead: the time each request spent in the CA that no stand-in had it
  * (bench/attribution.ts).
