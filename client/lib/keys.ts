@@ -6,16 +6,14 @@
  * cipher) by hand: it is a few fields, it lets the private key go to `ssh-add -` on stdin without
  * touching disk, and it saves a process start per key.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parsePublicKey } from '../../src/cert/index.js';
 import { sshString, uint32 } from '../../src/cert/wire.js';
+import { agentKeyBlobs } from './agent.js';
 import { ensurePrivateDir } from './config.js';
-
-const run = promisify(execFile);
 
 export interface LoginKey {
   /** `ssh-ed25519 AAAA… <comment>` */
@@ -128,11 +126,10 @@ function loginKey(publicKey: string, identityFile: string): LoginKey {
 
 const keyBlob = (line: string) => line.split(/\s+/)[1] ?? '';
 
-/** The key blobs the agent holds; `ssh-add -L` exits 1 when it holds none. */
+/** The key blobs the agent holds; none when it cannot be asked (the key is then made and added again). */
 async function agentKeys(env: NodeJS.ProcessEnv): Promise<Set<string>> {
   try {
-    const { stdout } = await run('ssh-add', ['-L'], { env, timeout: 5000 });
-    return new Set(stdout.split('\n').map(keyBlob));
+    return await agentKeyBlobs(env.SSH_AUTH_SOCK ?? '');
   } catch {
     return new Set();
   }

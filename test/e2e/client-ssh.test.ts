@@ -213,6 +213,15 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
       const listed = await exec('ssh-add', ['-L'], withAgent);
       expect(listed.stdout).toContain(pub.split(' ')[1]);
       expect(existsSync(join(home, '.lkp', 'keys', 'default', 'agent_id_ed25519'))).toBe(false);
+      // Again: lkp finds its key in the agent (asked over the socket) and reuses the certificate.
+      const requests = certificateRequests();
+      const again = await exec(
+        process.execPath,
+        [LKP_CLI, 'ssh', 'lkp-demo', '--', '-p', String(instance.sshd.port), 'echo', 'again'],
+        withAgent,
+      );
+      expect(again.stdout).toBe('again\n');
+      expect(certificateRequests()).toBe(requests);
     } finally {
       agent.kill();
     }
