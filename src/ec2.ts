@@ -59,6 +59,11 @@ const INSTANCE_PROFILE_ARN =
  */
 const TARGET_KNOWN_MS = 5 * 60_000;
 const TARGETS_KNOWN_MAX = 10_000;
+/**
+ * One DescribeInstances answer serves a host request's two checks (the instance profile's role,
+ * then the names to confirm) and concurrent requests about the same instance: kept 2 seconds.
+ */
+const DESCRIPTION_KEPT_MS = 2_000;
 
 // Bounded: a hung EC2 or IAM connection must not hold a certificate request until the Lambda
 // timeout. (The clients' defaults: 3 s per attempt, 1 s to connect, 2 attempts.)
@@ -74,9 +79,12 @@ export function ec2Directory(opts: {
   /** Milliseconds; for tests. */
   now?: () => number;
 }): InstanceDirectory {
-  const describe = instanceLookup(opts.clientFor ?? defaultClient);
+  const now = opts.now ?? Date.now;
+  const lookup = instanceLookup(opts.clientFor ?? defaultClient);
+  const descriptions = rememberResults<XmlElement | undefined>(DESCRIPTION_KEPT_MS, TARGETS_KNOWN_MAX, now);
+  const describe = (target: InstanceTarget) => descriptions(targetKey(target), () => lookup(target));
   const profileRoles = instanceProfileLookup(opts.iamClientFor ?? defaultIamClient);
-  const knownTargets = rememberSuccess(TARGET_KNOWN_MS, TARGETS_KNOWN_MAX, opts.now ?? Date.now);
+  const knownTargets = rememberResults<void>(TARGET_KNOWN_MS, TARGETS_KNOWN_MAX, now);
 
   /** The target when the CA may look it up: only its own account (the role cannot describe others). */
   const ownTarget = (instanceArn: string): InstanceTarget | undefined => {
@@ -102,8 +110,7 @@ export function ec2Directory(opts: {
       const target = ownTarget(instanceArn);
       // Cross-account targets are not checked: the CA's role cannot describe them (documented default).
       if (!target) return;
-      const key = `${target.partition}:${target.region}:${target.instanceId}`;
-      await knownTargets(key, async () => {
+      await knownTargets(targetKey(target), async () => {
         const instance = await describe(target);
         if (!instance || stateName(instance) === 'terminated') {
           throw forbidden(`instance ${target.instanceId} does not exist in ${target.region}`);
@@ -128,27 +135,31 @@ export function ec2Directory(opts: {
   };
 }
 
+const targetKey = (t: InstanceTarget) => `${t.partition}:${t.region}:${t.instanceId}`;
+
 /**
- * Runs `check` for `key` unless it succeeded within the last `ttlMs`; callers asking about the same
- * key while a check runs share it (a burst of logins to one instance makes one lookup).
+ * Runs `produce` for `key` unless it succeeded within the last `ttlMs`, and then answers with that
+ * result; callers asking about the same key while it runs share it (a burst of logins to one
+ * instance makes one lookup). Failures are not kept. At most `max` keys, oldest dropped first.
  */
-function rememberSuccess(
+function rememberResults<T>(
   ttlMs: number,
   max: number,
   now: () => number,
-): (key: string, check: () => Promise<void>) => Promise<void> {
-  const passed = new Map<string, number>();
-  const running = new Map<string, Promise<void>>();
-  return (key, check) => {
-    const until = passed.get(key);
-    if (until !== undefined && until > now()) return Promise.resolve();
-    passed.delete(key);
+): (key: string, produce: () => Promise<T>) => Promise<T> {
+  const kept = new Map<string, { until: number; value: T }>();
+  const running = new Map<string, Promise<T>>();
+  return (key, produce) => {
+    const hit = kept.get(key);
+    if (hit !== undefined && hit.until > now()) return Promise.resolve(hit.value);
+    kept.delete(key);
     const shared = running.get(key);
     if (shared) return shared;
-    const run = check()
-      .then(() => {
-        if (passed.size >= max) passed.delete(passed.keys().next().value as string);
-        passed.set(key, now() + ttlMs);
+    const run = produce()
+      .then((value) => {
+        if (kept.size >= max) kept.delete(kept.keys().next().value as string);
+        kept.set(key, { until: now() + ttlMs, value });
+        return value;
       })
       .finally(() => running.delete(key));
     running.set(key, run);

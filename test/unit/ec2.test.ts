@@ -192,12 +192,14 @@ describe('checkTargetExists', () => {
     expect(west.requestCount() - before).toBe(2);
   });
 
-  it('remembers only what it found: a refusal is asked again, and per instance and region', async () => {
-    const { dir } = directory();
+  it('remembers only what it found: a refusal is asked again (after the 2 s an answer is kept), per instance and region', async () => {
+    let clock = 1_000_000;
+    const { dir } = directory(() => clock);
     const before = west.requestCount();
     for (let i = 0; i < 2; i++) {
       expect((await lkpError(dir.checkTargetExists(arn(UNKNOWN)))).code).toBe('Forbidden');
       expect((await lkpError(dir.checkTargetExists(arn(GONE)))).code).toBe('Forbidden');
+      clock += 2_000;
     }
     expect(west.requestCount() - before).toBe(4);
     await dir.checkTargetExists(arn(EAST_HOST, 'us-east-1'));
@@ -220,6 +222,28 @@ describe('checkTargetExists', () => {
     const { dir } = directory();
     const e = await lkpError(dir.checkTargetExists(`arn:aws:iam::${ACCOUNT}:user/alice`));
     expect(e.code).toBe('BadRequest');
+  });
+});
+
+describe('one description for a host request', () => {
+  it('checks the role and confirms the names with one DescribeInstances, and asks again after 2 s', async () => {
+    let clock = 1_000_000;
+    const { dir } = directory(() => clock);
+    const before = west.requestCount();
+    await dir.instanceRole(arn(WEB)).catch(() => undefined);
+    expect(await dir.confirmHostNames(arn(WEB), ['10.0.0.5'])).toEqual(['10.0.0.5']);
+    expect(west.requestCount() - before).toBe(1);
+    clock += 2_000;
+    await dir.confirmHostNames(arn(WEB), ['10.0.0.5']);
+    expect(west.requestCount() - before).toBe(2);
+  });
+
+  it('does not keep a failed lookup', async () => {
+    const { dir } = directory();
+    const before = west.requestCount();
+    await lkpError(dir.confirmHostNames(arn(LOCKED), ['10.0.0.9']));
+    await lkpError(dir.confirmHostNames(arn(LOCKED), ['10.0.0.9']));
+    expect(west.requestCount() - before).toBe(2);
   });
 });
 
