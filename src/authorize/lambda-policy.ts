@@ -48,7 +48,14 @@ async function invokePolicy(
   req: LkpAuthorizationRequest,
 ): Promise<unknown> {
   const payload = Buffer.from(JSON.stringify(req), 'utf8');
-  const signal = AbortSignal.timeout(timeoutMs);
+  // Not AbortSignal.timeout: its timer (and what it holds) would live on for timeoutMs after every
+  // answered request; this one is cleared as soon as the call is over.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  );
+  const signal = deadline.signal;
   let output: InvokeResult;
   try {
     // The race is the guarantee: whatever stage the call is in (credentials, retries, the socket),
@@ -62,6 +69,8 @@ async function invokePolicy(
       );
     if (e instanceof AnswerTooLarge) throw tooLarge(functionName, e);
     throw failure(describeInvokeError(e, functionName), e);
+  } finally {
+    clearTimeout(timer);
   }
   if (output.functionError !== undefined) throw functionFailure(functionName, output);
   if (output.statusCode !== 200)
