@@ -16,7 +16,6 @@ export function agentKeyBlobs(socketPath: string, timeoutMs = 5000): Promise<Set
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     const chunks: Buffer[] = [];
-    let received = 0;
     let settled = false;
     const finish = (outcome: () => Set<string>) => {
       if (settled) return;
@@ -37,12 +36,11 @@ export function agentKeyBlobs(socketPath: string, timeoutMs = 5000): Promise<Set
     socket.on('end', () => finish(fail('the ssh-agent closed the connection without answering')));
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
-      received += chunk.length;
       const data = Buffer.concat(chunks);
       const length = data.length >= 4 ? data.readUInt32BE(0) : undefined;
       if (length !== undefined && length > MAX_ANSWER_BYTES)
         finish(fail('the ssh-agent answer is too large'));
-      else if (length !== undefined && received >= 4 + length)
+      else if (length !== undefined && data.length >= 4 + length)
         finish(() => identities(data.subarray(4, 4 + length)));
     });
     socket.write(Buffer.from([0, 0, 0, 1, REQUEST_IDENTITIES]));

@@ -444,10 +444,16 @@ function ecdsaSignDigest(key: KeyObject, digest: Buffer): Buffer {
   }
 }
 
-const ecScalars = new WeakMap<KeyObject, { group: EcGroup; d: bigint }>();
+/** An EC key as the digest signer needs it. */
+interface EcScalar {
+  group: EcGroup;
+  d: bigint;
+}
+
+const ecScalars = new WeakMap<KeyObject, EcScalar>();
 
 /** The curve and private scalar of an EC key, exported once per key. */
-function ecScalarOf(key: KeyObject): { group: EcGroup; d: bigint } {
+function ecScalarOf(key: KeyObject): EcScalar {
   let known = ecScalars.get(key);
   if (known === undefined) {
     const jwk = key.export({ format: 'jwk' });

@@ -45,8 +45,6 @@ import { startImdsStandin, type ImdsStandin } from '../helpers/imds.js';
 import { LKP_CLI } from '../helpers/run-node.js';
 
 const exec = promisify(execFile);
-/** `npm test` builds it before the tests run. */
-const BUILT_CLI = LKP_CLI;
 const loginUser = userInfo().username;
 const MARKER = 'lkp-host-ok';
 /**
@@ -258,7 +256,7 @@ describe.skipIf(!asRoot)('lkp host --iam-group: personal accounts at boot and ev
     expect(second).not.toMatch(/^wrote /m);
   });
 
-  it.skipIf(!existsSync(BUILT_CLI))(
+  it.skipIf(!existsSync(LKP_CLI))(
     'the job’s command line, run by /bin/sh with the built lkp, syncs a new member',
     async () => {
       await hostWith('--iam-group', 'developers');
@@ -268,7 +266,7 @@ describe.skipIf(!asRoot)('lkp host --iam-group: personal accounts at boot and ev
         const line = readFileSync(cronFile(), 'utf8');
         const args = / host sync-users (.*) 2>&1 \| logger /.exec(line)?.[1] ?? '';
         expect(args).not.toBe('');
-        await exec('/bin/sh', ['-c', `exec "$0" "$1" host sync-users ${args}`, process.execPath, BUILT_CLI]);
+        await exec('/bin/sh', ['-c', `exec "$0" "$1" host sync-users ${args}`, process.execPath, LKP_CLI]);
         expect(readEtc(accountsRoot, 'passwd')).toMatch(/^joe:/m);
       } finally {
         iam.setGroups({ developers: ['jane.doe@example.com'] });

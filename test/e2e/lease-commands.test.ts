@@ -16,7 +16,6 @@ import {
 import { LKP_CLI } from '../helpers/run-node.js';
 
 const run = promisify(execFile);
-const cli = LKP_CLI;
 
 let dir: string;
 let stack: LocalStack;
@@ -64,7 +63,7 @@ describe('lkp open / lkp close', () => {
   it('opens the policy’s ports for this machine’s address', async () => {
     const { stdout } = await run(
       process.execPath,
-      [cli, 'open', '--json', `ec2-user@${LOCAL_INSTANCE_ARN}`],
+      [LKP_CLI, 'open', '--json', `ec2-user@${LOCAL_INSTANCE_ARN}`],
       { env },
     );
     expect(JSON.parse(stdout)).toMatchObject({
@@ -76,7 +75,7 @@ describe('lkp open / lkp close', () => {
   });
 
   it('revokes them now', async () => {
-    const { stdout } = await run(process.execPath, [cli, 'close', '--json'], { env });
+    const { stdout } = await run(process.execPath, [LKP_CLI, 'close', '--json'], { env });
     expect(JSON.parse(stdout)).toEqual({ Closed: 2 });
     expect(await leasedRules()).toEqual([]);
   });
