@@ -2,28 +2,12 @@
  * The local stack the benchmarks drive: every stand-in (STS, KMS, EC2, and Lambda running the
  * work-hours example policy, open all day) plus a real `lkp-ca serve` child, as deployed.
  */
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LOCAL_ACCOUNT, startLocalStack, type LocalStack } from '../src/local/stack.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { builtFile, LOCAL_ACCOUNT, startLocalStack, type LocalStack } from '../src/local/stack.js';
 
-/** The package root, whether this module runs from dist/bench or from bench/ under vitest. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the lkp package root');
-    dir = parent;
-  }
-  return dir;
-}
-
-export function builtFile(...path: string[]): string {
-  const file = join(packageRoot(), 'dist', ...path);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
-  return file;
-}
+export { builtFile, packageRoot } from '../src/local/stack.js';
 
 /**
  * Starts the stack; the policy runs in this process (the Lambda stand-in imports it) and reads its

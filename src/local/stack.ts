@@ -211,24 +211,29 @@ async function localCaKey(
   return { spec: `kms:${CA_KEY_ALIAS}`, signer: () => kmsSigner(key.arn, client()) };
 }
 
-/** The built `lkp-ca` (dist/src/cli.js), whether this module runs from dist/ or from the sources under vitest. */
-function caCliPath(): string {
+/** The package root, whether this module runs from dist/ or from the sources under vitest. */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
     if (parent === dir) throw new Error('cannot find the lkp package root');
     dir = parent;
   }
-  const cli = join(dir, 'dist', 'src', 'cli.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
-  return cli;
+  return dir;
+}
+
+/** A file `npm run build` makes under dist/, e.g. builtFile('src', 'cli.js') for `lkp-ca`. */
+export function builtFile(...path: string[]): string {
+  const file = join(packageRoot(), 'dist', ...path);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
+  return file;
 }
 
 /** Starts `lkp-ca serve --port 0` and waits for its `listening on …` line. */
 export async function startCaProcess(
   env: Record<string, string>,
 ): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [caCliPath(), 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [builtFile('src', 'cli.js'), 'serve', '--port', '0'], {
     env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
