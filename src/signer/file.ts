@@ -5,8 +5,9 @@
  */
 import { createPrivateKey, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ecdsaCurveOf, publicKeyFromBlob, type EcdsaCurve } from '../cert/keys.js';
+import { ecdsaCurveOf, publicKeyFromBlob, type EcdsaCurve, type SshPublicKey } from '../cert/keys.js';
 import { SshReader } from '../cert/wire.js';
+import { internal } from '../errors.js';
 import type { Signer, SshSignatureAlgorithm } from './signer.js';
 import {
   ecdsaDerToSshSignature,
@@ -23,18 +24,42 @@ const CA_KEY_COMMENT = 'lkp-ca';
 export async function fileSigner(path: string): Promise<Signer> {
   const privateKey = parseOpenSshPrivateKey(await readKeyFile(path), path);
   const { blob, algorithm } = sshPublicKeyBlobFromSpki(privateKey);
-  const signer: Signer = {
-    publicKey: `${publicKeyFromBlob(blob).type} ${blob.toString('base64')} ${CA_KEY_COMMENT}`,
-    publicKeyBlob: blob,
-    algorithm,
-    sign: async (data) => signWith(privateKey, algorithm, data),
-  };
+  const publicKey = publicKeyFromBlob(blob);
   // A file whose public and private halves disagree would sign certificates nobody can verify.
   const probe = Buffer.from('lkp file signer self-test');
-  if (!verifySshSignature(publicKeyFromBlob(blob), await signer.sign(probe), probe)) {
+  if (!verifySshSignature(publicKey, signWith(privateKey, algorithm, probe), probe)) {
     throw new Error(`CA key file ${path} is inconsistent (its key pair does not verify); ${CREATE_ONE}`);
   }
-  return signer;
+  return {
+    publicKey: `${publicKey.type} ${blob.toString('base64')} ${CA_KEY_COMMENT}`,
+    publicKeyBlob: blob,
+    algorithm,
+    sign: async (data) => signChecked(privateKey, publicKey, algorithm, data),
+  };
+}
+
+/**
+ * A signature computed wrongly (a hardware or memory fault) can give away the private key, so none
+ * leaves unchecked. Ed25519 is deterministic (RFC 8032): signing again and comparing catches such a
+ * fault at a third of the cost of verifying. ECDSA signatures differ every time, so they, and RSA,
+ * are verified.
+ */
+function signChecked(
+  key: KeyObject,
+  publicKey: SshPublicKey,
+  algorithm: SshSignatureAlgorithm,
+  data: Uint8Array,
+): Buffer {
+  const signature = signWith(key, algorithm, data);
+  const sound =
+    algorithm === 'ssh-ed25519'
+      ? signature.equals(signWith(key, algorithm, data))
+      : verifySshSignature(publicKey, signature, data);
+  if (!sound)
+    throw internal(
+      'the CA key file signer produced a faulty signature; the CA host may have a hardware fault',
+    );
+  return signature;
 }
 
 function signWith(key: KeyObject, algorithm: SshSignatureAlgorithm, data: Uint8Array): Buffer {

@@ -10,7 +10,12 @@ import type { JsonObject } from '../aws/json-client.js';
 import { publicKeyFromBlob } from '../cert/keys.js';
 import { internal } from '../errors.js';
 import type { Signer, SshSignatureAlgorithm } from './signer.js';
-import { ecdsaDerToSshSignature, sshPublicKeyBlobFromSpki, sshSignatureBlob } from './ssh-signature.js';
+import {
+  ecdsaDerToSshSignature,
+  sshPublicKeyBlobFromSpki,
+  sshSignatureBlob,
+  verifySshSignature,
+} from './ssh-signature.js';
 
 type KeySpec =
   | 'ECC_NIST_P256'
@@ -76,21 +81,37 @@ export async function kmsSigner(keyId: string, client?: KmsClient): Promise<Sign
   } catch (e) {
     throw new Error(`cannot load the CA key: ${explainKmsFailure(e, keyId, 'GetPublicKey')}`, { cause: e });
   }
-  const profile = checkKey(key, keyId);
+  const { profile, keyArn } = checkKey(key, keyId);
   const { blob, algorithm } = sshPublicKeyBlobFromSpki(key.PublicKey ?? Buffer.alloc(0));
   if (algorithm !== profile.sshAlgorithm) {
     throw new Error(
       `KMS key ${keyId} is described as ${key.KeySpec ?? '?'} but its public key is ${algorithm}`,
     );
   }
-  // Sign with the ARN KMS resolved now: if the alias is moved later, this process keeps signing with
-  // the key whose public key it publishes, instead of issuing certificates nobody trusts.
-  const keyArn = key.KeyId ?? keyId;
+  const publicKey = publicKeyFromBlob(blob);
+  // The first signature is verified against the published key: it proves the algorithm mapping and
+  // the signature conversion for this key (and that the endpoint really is this key's KMS). From then
+  // on each answer must name this key and algorithm. Verifying every certificate as well would only
+  // re-check KMS's own HSMs, for a quarter of the CA's CPU per request (docs/performance.md).
+  let proven = false;
   return {
-    publicKey: `${publicKeyFromBlob(blob).type} ${blob.toString('base64')} ${CA_KEY_COMMENT}`,
+    publicKey: `${publicKey.type} ${blob.toString('base64')} ${CA_KEY_COMMENT}`,
     publicKeyBlob: blob,
     algorithm,
-    sign: (data) => signWithKms(kms, keyArn, profile, Buffer.from(data)),
+    sign: async (data) => {
+      // Signs with the ARN KMS resolved now: if the alias is moved later, this process keeps signing
+      // with the key whose public key it publishes, instead of issuing certificates nobody trusts.
+      const signature = await signWithKms(kms, keyArn, profile, Buffer.from(data));
+      if (!proven) {
+        if (!verifySshSignature(publicKey, signature, data)) {
+          throw internal(
+            `KMS key ${keyArn} returned a signature that does not verify with its public key; check AWS_ENDPOINT_URL_KMS and the key`,
+          );
+        }
+        proven = true;
+      }
+      return signature;
+    },
   };
 }
 
@@ -118,7 +139,7 @@ function readPublicKeyAnswer(answer: JsonObject): PublicKeyAnswer {
 }
 
 /** DESIGN §3.5: only asymmetric SIGN_VERIFY keys of the supported specs may be the CA key. */
-function checkKey(key: PublicKeyAnswer, keyId: string): KmsKeyProfile {
+function checkKey(key: PublicKeyAnswer, keyId: string): { profile: KmsKeyProfile; keyArn: string } {
   const spec = key.KeySpec ?? key.CustomerMasterKeySpec;
   if (key.KeyUsage !== 'SIGN_VERIFY') {
     throw new Error(
@@ -137,7 +158,10 @@ function checkKey(key: PublicKeyAnswer, keyId: string): KmsKeyProfile {
   if (key.PublicKey === undefined || key.PublicKey.length === 0) {
     throw new Error(`KMS returned no public key for ${keyId}`);
   }
-  return profile;
+  if (key.KeyId === undefined || !KMS_KEY_ARN.test(key.KeyId)) {
+    throw new Error(`KMS returned no key ARN for ${keyId}; check AWS_ENDPOINT_URL_KMS`);
+  }
+  return { profile, keyArn: key.KeyId };
 }
 
 async function signWithKms(
@@ -155,6 +179,7 @@ async function signWithKms(
   const messageType = profile.digest === undefined ? 'RAW' : 'DIGEST';
   const message = profile.digest === undefined ? data : createHash(profile.digest).update(data).digest();
   let signature: Buffer | undefined;
+  let answered: { keyId: unknown; algorithm: unknown } = { keyId: undefined, algorithm: undefined };
   try {
     const response = await client.call('Sign', {
       KeyId: keyArn,
@@ -164,8 +189,15 @@ async function signWithKms(
     });
     const encoded = response['Signature'];
     signature = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
+    answered = { keyId: response['KeyId'], algorithm: response['SigningAlgorithm'] };
   } catch (e) {
     throw internal(`the CA could not sign: ${explainKmsFailure(e, keyArn, 'Sign')}`, e);
+  }
+  if (answered.keyId !== keyArn || answered.algorithm !== profile.signingAlgorithm) {
+    throw internal(
+      `KMS answered kms:Sign for key ${String(answered.keyId).slice(0, 256)} with ${String(answered.algorithm).slice(0, 64)}, ` +
+        `not key ${keyArn} with ${profile.signingAlgorithm}; check AWS_ENDPOINT_URL_KMS`,
+    );
   }
   if (signature === undefined || signature.length === 0)
     throw internal(`KMS returned no signature for ${keyArn}`);

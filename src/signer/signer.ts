@@ -9,7 +9,11 @@ export interface Signer {
   readonly publicKeyBlob: Buffer;
   /** The SSH signature algorithm used: `ssh-ed25519`, `ecdsa-sha2-nistp{256,384,521}` or `rsa-sha2-512`. */
   readonly algorithm: SshSignatureAlgorithm;
-  /** Signs `data` and returns the SSH signature blob: string(algorithm) || string(signature). */
+  /**
+   * Signs `data` and returns the SSH signature blob: string(algorithm) || string(signature). Each
+   * signer checks what it returns (the check that fits where its key lives): a signature that is
+   * faulty, by another key or with another algorithm throws Internal instead of reaching sshd.
+   */
   sign(data: Uint8Array): Promise<Buffer>;
 }
 

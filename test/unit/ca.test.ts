@@ -7,7 +7,7 @@ import type { Policy } from '../../src/authorize/policy.js';
 import { createCa, type CaDeps, type IdentityVerifier } from '../../src/ca.js';
 import { parseCertificate } from '../../src/cert/index.js';
 import { loadConfig } from '../../src/config.js';
-import { forbidden, policyError, unauthenticated } from '../../src/errors.js';
+import { forbidden, internal, policyError, unauthenticated } from '../../src/errors.js';
 import type { CertResponse, ErrorResponse, InfoResponse, LkpIdentity } from '../../src/protocol.js';
 import { generateKeyPair } from '../../src/local/openssh.js';
 import { fileSigner } from '../../src/signer/file.js';
@@ -266,15 +266,23 @@ describe('createCa: the pipeline', () => {
     expect(lines).toHaveLength(2);
   });
 
-  it('refuses to hand out a certificate its own CA key would not verify', async () => {
+  it('hands out no certificate when the signer refuses its own signature, and audits the denial', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const other = await fileSigner((await generateKeyPair(dir, `other-${Date.now()}`)).privatePath);
-    // A signer that claims the CA key but signs with another, as a mis-configured KMS key would.
-    const lying: Signer = { ...other, publicKey: signer.publicKey, publicKeyBlob: signer.publicKeyBlob };
-    const { ca } = setup({ signer: lying });
-    const { status } = await ca({ payload: userRequest() }, { transport: 'test' });
+    // What the file and KMS signers throw for a faulty signature or one by another key.
+    const refusing: Signer = {
+      ...signer,
+      sign: async () => {
+        throw internal('the CA key file signer produced a faulty signature');
+      },
+    };
+    const { ca, audit } = setup({ signer: refusing });
+    const { status, response } = await ca({ payload: userRequest() }, { transport: 'test' });
     stderr.mockRestore();
     expect(status).toBe(500);
+    expect(response).toEqual({
+      Error: { Code: 'Internal', Message: 'the CA key file signer produced a faulty signature' },
+    });
+    expect(audit()).toEqual([expect.objectContaining({ decision: 'deny', code: 'Internal' })]);
   });
 });
 

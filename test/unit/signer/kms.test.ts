@@ -17,6 +17,7 @@ import {
   randomSerial,
   type CertificateTemplate,
 } from '../../../src/cert/index.js';
+import type { JsonObject } from '../../../src/aws/json-client.js';
 import { kmsClient, type KmsClient } from '../../../src/aws/kms-json.js';
 import { LkpError } from '../../../src/errors.js';
 import { startKmsStandin, type KmsStandin } from '../../../src/local/kms-standin.js';
@@ -189,6 +190,84 @@ describe('kmsSigner', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe('kmsSigner checks what KMS answers', () => {
+  /** `client`, with the answers to `operation` edited on their way back. */
+  function editing(
+    operation: string,
+    edit: (answer: JsonObject, input: JsonObject) => Promise<JsonObject> | JsonObject,
+  ): KmsClient {
+    return {
+      call: async (op, input) => {
+        const answer = await client.call(op, input);
+        return op === operation ? edit(answer, input) : answer;
+      },
+      destroy: () => undefined,
+    };
+  }
+
+  async function signRefusal(signer: Signer): Promise<string> {
+    const error = await failure(signer.sign(Buffer.from('body')));
+    expect(error).toBeInstanceOf(LkpError);
+    expect((error as LkpError).code).toBe('Internal');
+    return error.message;
+  }
+
+  it('refuses a Sign answer that names another key or algorithm', async () => {
+    const arn = keyArns.get('ECC_NIST_P256') ?? '';
+    const other = keyArns.get('ECC_NIST_P384') ?? '';
+    const forOtherKey = await kmsSigner(
+      arn,
+      editing('Sign', (a) => ({ ...a, KeyId: other })),
+    );
+    expect(await signRefusal(forOtherKey)).toContain(
+      `answered kms:Sign for key ${other} with ECDSA_SHA_256, not key ${arn}`,
+    );
+    const withSha384 = await kmsSigner(
+      arn,
+      editing('Sign', (a) => ({ ...a, SigningAlgorithm: 'ECDSA_SHA_384' })),
+    );
+    expect(await signRefusal(withSha384)).toMatch(/with ECDSA_SHA_384, not key .* with ECDSA_SHA_256/);
+    const unnamed = await kmsSigner(
+      arn,
+      editing('Sign', ({ KeyId: _, ...a }) => a),
+    );
+    expect(await signRefusal(unnamed)).toMatch(/for key undefined/);
+  });
+
+  it('refuses a key whose GetPublicKey answer names no key ARN, at creation', async () => {
+    const arn = keyArns.get('ECC_NIST_P256') ?? '';
+    const error = await failure(
+      kmsSigner(
+        arn,
+        editing('GetPublicKey', ({ KeyId: _, ...a }) => a),
+      ),
+    );
+    expect(error.message).toMatch(/KMS returned no key ARN for .*check AWS_ENDPOINT_URL_KMS/);
+  });
+
+  it('verifies signatures against the published key until one verifies', async () => {
+    const arn = keyArns.get('ECC_NIST_P256') ?? '';
+    const impostor = (await kms.createKey('ECC_NIST_P256')).arn;
+    let swap = true;
+    // Named right, signed by another P-256 key: only verifying the signature can tell.
+    const signer = await kmsSigner(
+      arn,
+      editing('Sign', async (answer, input) =>
+        swap
+          ? { ...answer, Signature: (await client.call('Sign', { ...input, KeyId: impostor }))['Signature'] }
+          : answer,
+      ),
+    );
+    for (let i = 0; i < 2; i++) {
+      expect(await signRefusal(signer)).toMatch(
+        /returned a signature that does not verify with its public key/,
+      );
+    }
+    swap = false;
+    expect(inspectCertificate((await createCertificate(template(), signer)).line)).toContain('ECDSA');
   });
 });
 
