@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
+import { stsSdk } from '../lib/aws-sdk.js';
 import type { CallerIdentity, DoctorProbes } from '../lib/doctor.js';
 import { caUrlOption, type CaUrlOptions } from './shared.js';
 
@@ -51,11 +52,9 @@ function systemProbes(flags: DoctorFlags): DoctorProbes {
 
 /** STS GetCallerIdentity, keeping the answer's Date header: AWS's clock, for the skew check. */
 async function callerIdentity(flags: DoctorFlags): Promise<CallerIdentity> {
-  const [{ resolveCredentials }, { GetCallerIdentityCommand, STSClient }] = await Promise.all([
-    import('../lib/credentials.js'),
-    // The SDK loads when the check runs, not whenever lkp starts (issue "Benchmarks", item 4).
-    import('@aws-sdk/client-sts'),
-  ]);
+  const { resolveCredentials } = await import('../lib/credentials.js');
+  // The SDK loads when the check runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const { GetCallerIdentityCommand, STSClient } = stsSdk();
   const credentials = await resolveCredentials(flags.profile ? { profile: flags.profile } : {});
   const sts = new STSClient({
     region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',

@@ -4,6 +4,7 @@
  */
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { lambdaSdk } from './aws-sdk.js';
 import type { CaRequest } from '../../src/protocol.js';
 import { CliError, EXIT } from '../errors.js';
 import { CaRequestError, caRefusal, callCa } from './ca-client.js';
@@ -96,7 +97,7 @@ export function lambdaTransport(functionName: string, region: string, awsProfile
     where,
     async call<T>(request: CaRequest): Promise<T> {
       // The SDK loads on the first call, not when lkp starts: a cached `lkp ssh` never invokes the CA.
-      const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+      const { LambdaClient, InvokeCommand } = lambdaSdk();
       client ??= new LambdaClient({ region, ...(awsProfile ? { profile: awsProfile } : {}), maxAttempts: 2 });
       let out;
       try {

@@ -3,10 +3,11 @@
  * credential_process, web identity, container and instance metadata.
  */
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { credentialProviders } from './aws-sdk.js';
 
 export async function resolveCredentials(opts: { profile?: string }): Promise<AwsCredentialIdentity> {
   // Loaded on use, not when lkp starts: a cached `lkp ssh` needs no credentials (issue "Benchmarks", item 4).
-  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const { fromNodeProviderChain } = credentialProviders();
   const provider = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
   try {
     return await provider();

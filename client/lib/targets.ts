@@ -5,6 +5,7 @@
  */
 import type { EC2Client, Filter, Instance } from '@aws-sdk/client-ec2';
 import { CliError, EXIT } from '../errors.js';
+import { ec2Sdk } from './aws-sdk.js';
 
 export type TargetSpec =
   | { kind: 'id'; text: string; instanceId: string }
@@ -184,12 +185,11 @@ export function ec2Lookup(opts: { region?: string; awsProfile?: string }): Insta
   const clients = new Map<string, EC2Client>();
   // The SDK (the heaviest module lkp has) loads on the first lookup, not when lkp starts: ids and
   // ARNs with a cached certificate never get here (issue "Benchmarks", item 4).
-  const sdk = () => import('@aws-sdk/client-ec2');
   const clientFor = async (region: string | undefined) => {
     const key = region ?? '';
     let client = clients.get(key);
     if (!client) {
-      const { EC2Client } = await sdk();
+      const { EC2Client } = ec2Sdk();
       client = new EC2Client({
         ...(region ? { region } : {}),
         ...(opts.awsProfile ? { profile: opts.awsProfile } : {}),
@@ -214,7 +214,7 @@ export function ec2Lookup(opts: { region?: string; awsProfile?: string }): Insta
     },
     async describe(input, region) {
       const client = await clientFor(region ?? opts.region);
-      const { DescribeInstancesCommand } = await sdk();
+      const { DescribeInstancesCommand } = ec2Sdk();
       let out;
       try {
         out = await client.send(

@@ -109,7 +109,8 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
   it('lkp ssh logs in by Name tag, then reuses the cached certificate', async () => {
     const before = certificateRequests();
     const first = await lkp('ssh', `${login}@lkp-demo`, '--', '-p', String(instance.sshd.port), 'echo', 'ok');
-    expect(first.stderr).not.toMatch(/continue connecting|WARNING/);
+    // lkp's one progress line and nothing else: no host key prompt, no ssh warning, no AWS SDK notice.
+    expect(first.stderr).toMatch(/^lkp: requesting a certificate for \S+ from \S+\n$/);
     expect(first.stdout).toBe('ok\n');
     expect(first.code).toBe(0);
     expect(certificateRequests()).toBe(before + 1);
