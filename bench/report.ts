@@ -79,6 +79,14 @@ export function rows(r: BenchResults): Row[] {
       l.caCpuMsPerRequest,
       `ms / ${round(l.benchCpuMsPerRequest)} ms`,
     );
+    // Cores kept busy = CPU per request × requests/s. Near the machine's core count, the closed
+    // loop is CPU-bound and every process's share of the latency is mostly waiting for a core.
+    const busy = (cpuMs: number) => (cpuMs * l.rps) / 1000;
+    add(
+      `request ${level}: cores busy: CA / all (of ${r.run.cpus})`,
+      l.caCpuMsPerRequest === undefined ? undefined : busy(l.caCpuMsPerRequest),
+      `/ ${round(busy((l.caCpuMsPerRequest ?? 0) + l.benchCpuMsPerRequest))}`,
+    );
   }
   add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
   add('cold start: spawn to first certificate', r.coldStartMs, 'ms', ['< 150 ms', r.coldStartMs < 150]);

@@ -103,6 +103,12 @@ describe('benchmark smoke run', () => {
     expect(status('cold start: spawn')).toBe('MISS');
     expect(status('bundle size')).toBe('PASS');
     expect(status('client: lkp ssh (cached cert) added')).toBe('PASS');
+    expect(table.find((r) => r.figure.startsWith('request c16: cores busy'))).toEqual({
+      figure: 'request c16: cores busy: CA / all (of 2)',
+      value: '0.003 / 0.006',
+      target: '',
+      status: '',
+    });
     expect(printTable(table)).toContain('MISS');
   });
 });
