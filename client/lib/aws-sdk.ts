@@ -18,6 +18,7 @@ function load<T>(name: string): T {
 
 export const ec2Sdk = () => load<typeof import('@aws-sdk/client-ec2')>('@aws-sdk/client-ec2');
 export const lambdaSdk = () => load<typeof import('@aws-sdk/client-lambda')>('@aws-sdk/client-lambda');
+export const iamSdk = () => load<typeof import('@aws-sdk/client-iam')>('@aws-sdk/client-iam');
 export const stsSdk = () => load<typeof import('@aws-sdk/client-sts')>('@aws-sdk/client-sts');
 export const credentialProviders = () =>
   load<typeof import('@aws-sdk/credential-providers')>('@aws-sdk/credential-providers');

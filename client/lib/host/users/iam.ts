@@ -3,9 +3,9 @@
  * instance role or a role assumed in the account that holds the users. One listing per group and
  * sync; the SDK's standard retry backs off on Throttling (docs/deploy.md, "Personal unix accounts").
  */
-import { GetGroupCommand, IAMClient } from '@aws-sdk/client-iam';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { credentialProviders, iamSdk } from '../../aws-sdk.js';
 
 export interface IamSource {
   /** Signing region; IAM is global and signs in us-east-1 (cn-north-1, us-gov-west-1 elsewhere). */
@@ -25,8 +25,9 @@ export interface IamSource {
 const PAGE_SIZE = 1000;
 
 export function iamClient(source: IamSource): IAMClient {
+  const { IAMClient } = iamSdk();
   const credentials = source.assumeRoleArn
-    ? fromTemporaryCredentials({
+    ? credentialProviders().fromTemporaryCredentials({
         params: {
           RoleArn: source.assumeRoleArn,
           RoleSessionName: 'lkp-sync-users',
@@ -50,6 +51,7 @@ export async function listGroupMembers(
   client: IAMClient,
   groups: readonly string[],
 ): Promise<Map<string, string[]>> {
+  const { GetGroupCommand } = iamSdk();
   const members = new Map<string, string[]>();
   for (const group of new Set(groups)) {
     const users: string[] = [];
