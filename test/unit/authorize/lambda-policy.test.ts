@@ -218,25 +218,25 @@ describe('lambdaPolicy against the Lambda stand-in', () => {
     expect(e.message).not.toContain('x'.repeat(40));
   });
 
-  it('builds its own client from the environment (AWS_ENDPOINT_URL_LAMBDA, as the local stack sets)', async () => {
+  /** The environment the CA's own client reads, pointed at the Lambda stand-in (as the local stack sets it). */
+  function useLocalLambdaEnvironment(): void {
     vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
     vi.stubEnv('AWS_REGION', REGION);
     vi.stubEnv('AWS_ACCESS_KEY_ID', lambda.credentials.accessKeyId);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', lambda.credentials.secretAccessKey);
     vi.stubEnv('AWS_SESSION_TOKEN', '');
     vi.stubEnv('AWS_PROFILE', '');
+  }
+
+  it('builds its own client from the environment (AWS_ENDPOINT_URL_LAMBDA, as the local stack sets)', async () => {
+    useLocalLambdaEnvironment();
     await expect(lambdaPolicy('allow', TIMEOUT_MS).authorizeUser(userRequest)).resolves.toMatchObject({
       principals: ['ops'],
     });
   });
 
   it('refuses an answer over 64 KiB, cut off unread by its own client, or read in full by an injected one', async () => {
-    vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
-    vi.stubEnv('AWS_REGION', REGION);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', lambda.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', lambda.credentials.secretAccessKey);
-    vi.stubEnv('AWS_SESSION_TOKEN', '');
-    vi.stubEnv('AWS_PROFILE', '');
+    useLocalLambdaEnvironment();
     for (const p of [lambdaPolicy('huge', TIMEOUT_MS), policy('huge')]) {
       const e = await rejection(p.authorizeUser(userRequest));
       expect(e.code).toBe('PolicyError');
