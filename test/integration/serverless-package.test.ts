@@ -310,7 +310,7 @@ describe('the packaged template', () => {
 
   it('configures the function from DESIGN §7 variables', () => {
     const fn = plain.template.Resources.CaLambdaFunction!.Properties as Json;
-    expect(fn).toMatchObject({ Runtime: 'nodejs20.x', Architectures: ['arm64'] });
+    expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     const env = (fn.Environment as { Variables: Json }).Variables;
     const join = (env.LKP_CA_KEY as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
     expect(join[0]).toBe('');
