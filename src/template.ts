@@ -62,6 +62,20 @@ function validity(
   return { validAfter: nowSeconds - BACKDATE_SECONDS, validBefore: nowSeconds + lifetime };
 }
 
+/**
+ * What a jumpbox certificate allows (DESIGN §3.4: only port forwarding). Extensions alone do not
+ * stop a session: without permit-pty sshd still runs a command or a shell without a terminal. The
+ * forced command replaces any session with a refusal; ssh's ProxyJump (-W) opens no session, only a
+ * forwarded connection, so the hop itself is unaffected. Plain words and `;` only: the jumpbox
+ * user's login shell runs it, whichever shell that is.
+ */
+export const JUMPBOX_CERTIFICATE_OPTIONS = {
+  criticalOptions: {
+    'force-command': 'echo lkp: this certificate only forwards connections through this jumpbox; exit 1',
+  },
+  extensions: ['permit-port-forwarding'],
+} as const satisfies Pick<CertificateTemplate, 'criticalOptions' | 'extensions'>;
+
 /** A jumpbox certificate: the main certificate's key and validity, the jumpbox's principals, port forwarding only (DESIGN §3.4). */
 export function jumpboxTemplate(
   main: CertificateTemplate,
@@ -72,7 +86,7 @@ export function jumpboxTemplate(
     ...main,
     serial,
     principals: principals(jumpbox.principals),
-    criticalOptions: {},
-    extensions: ['permit-port-forwarding'],
+    criticalOptions: { ...JUMPBOX_CERTIFICATE_OPTIONS.criticalOptions },
+    extensions: [...JUMPBOX_CERTIFICATE_OPTIONS.extensions],
   };
 }

@@ -16,6 +16,7 @@ import type { Grant } from '../../src/authorize/grant.js';
 import { checkHostCaller } from '../../src/authorize/host-caller.js';
 import { LkpError } from '../../src/errors.js';
 import type { LkpAuthorizationRequest } from '../../src/protocol.js';
+import { JUMPBOX_CERTIFICATE_OPTIONS } from '../../src/template.js';
 import { CliError, EXIT } from '../errors.js';
 
 export interface TestOptions {
@@ -279,8 +280,8 @@ function certificatesFor(
       HostKeyAlias: j.hostKeyAlias,
       ...certificate,
       Principals: j.principals,
-      CriticalOptions: {},
-      Extensions: ['permit-port-forwarding'],
+      CriticalOptions: { ...JUMPBOX_CERTIFICATE_OPTIONS.criticalOptions },
+      Extensions: [...JUMPBOX_CERTIFICATE_OPTIONS.extensions],
     }));
   return plan;
 }

@@ -117,7 +117,10 @@ describe('lkp policy test', () => {
       expect.objectContaining({
         Principals: ['jump@bastion.example.com'],
         Extensions: ['permit-port-forwarding'],
-        CriticalOptions: {},
+        CriticalOptions: {
+          'force-command':
+            'echo lkp: this certificate only forwards connections through this jumpbox; exit 1',
+        },
       }),
     ]);
   });

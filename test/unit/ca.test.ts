@@ -327,7 +327,10 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     const jump = parseCertificate(cert.Jumpboxes?.[0]?.Certificate ?? '');
     expect(jump.principals).toEqual(['jump@bastion']);
     expect(jump.extensions).toEqual(['permit-port-forwarding']);
-    expect(jump.criticalOptions).toEqual({});
+    // Extensions alone would still let it run a command on the bastion (test/e2e/jumpbox.test.ts).
+    expect(jump.criticalOptions).toEqual({
+      'force-command': 'echo lkp: this certificate only forwards connections through this jumpbox; exit 1',
+    });
     expect(jump.validBefore).toBe(cert.ValidBefore);
     expect(jump.serial.toString()).not.toBe(cert.Serial);
     expect(parseCertificate(cert.Certificate).criticalOptions).toEqual({ 'force-command': 'uptime' });
