@@ -19,27 +19,14 @@ import {
   type LocalStack,
 } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
-import { LKP_CLI } from '../helpers/run-node.js';
+import { LKP_CLI, runProgram } from '../helpers/run-node.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 const login = (process.env.USER ?? '') || (await run('id', ['-un'])).stdout.trim();
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function exec(file: string, args: string[], env: Record<string, string>): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(file, args, { cwd: root, env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof code === 'number' ? code : -1, stdout, stderr };
-  }
-}
+const exec = (file: string, args: string[], env: Record<string, string>) =>
+  runProgram(file, args, { cwd: root, env, timeout: 60_000 });
 
 describe('lkp setup, lkp ssh and transparent ssh', () => {
   let stack: LocalStack;

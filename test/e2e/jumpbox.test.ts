@@ -4,11 +4,9 @@
  * sshd (the bastion) to the instance with the ssh_config lkp writes. sshd judges both hops, and
  * the jumpbox certificate must be a hop only: no command on the bastion, no login on the target.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
 import { targetSshConfig } from '../../client/lib/ssh-config.js';
@@ -24,8 +22,8 @@ import { generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
 import { startSshd, type Sshd } from '../../src/local/sshd.js';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import type { CertResponse } from '../../src/protocol.js';
+import { runProgram } from '../helpers/run-node.js';
 
-const run = promisify(execFile);
 const login = userInfo().username;
 // The bastion presents the instance's own host certificate, which names 127.0.0.1.
 const HOST_NAME = '127.0.0.1';
@@ -108,17 +106,8 @@ function writeRoutingPolicy(dir: string): string {
   return path;
 }
 
-async function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('ssh', ['-F', configPath, '-o', 'BatchMode=yes', ...args], {
-      timeout: 20_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof code === 'number' ? code : -1, stdout, stderr };
-  }
-}
+const ssh = (args: string[]) =>
+  runProgram('ssh', ['-F', configPath, '-o', 'BatchMode=yes', ...args], { timeout: 20_000 });
 
 describe('ssh through a jumpbox with lkp certificates', () => {
   it('the CA answers with the route and a port-forwarding certificate for the bastion', () => {

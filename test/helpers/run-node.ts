@@ -14,20 +14,29 @@ export interface NodeRun {
   stderr: string;
 }
 
+/** Runs `file` and reports how it ended instead of throwing: a non-zero exit is an outcome here. */
+export async function runProgram(
+  file: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeout: number },
+): Promise<NodeRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(file, args, opts);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const { code, stdout = '', stderr = '' } = e as { code?: unknown; stdout?: string; stderr?: string };
+    return { code: typeof code === 'number' ? code : -1, stdout, stderr };
+  }
+}
+
 /**
  * Runs `node <args>` from the repository root with only PATH and `env` set (no ambient AWS
  * settings, no instance metadata lookups) and reports how it ended instead of throwing.
  */
-export async function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<NodeRun> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const { code, stdout = '', stderr = '' } = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: code ?? -1, stdout, stderr };
-  }
+export function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<NodeRun> {
+  return runProgram(process.execPath, args, {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
+    timeout: 60_000,
+  });
 }
