@@ -2,7 +2,7 @@
  * The AWS SDK packages lkp loads when a command needs them, by CommonJS `require`: `import()` of a
  * CommonJS package makes Node first check its format and scan its whole source for export names,
  * ~250 ms of a first connection for `@aws-sdk/client-ec2` (docs/performance.md, "The client").
- * Types only at the top: a cached `lkp ssh` loads none of them.
+ * Modules import only types from the SDK at the top, so a cached `lkp ssh` loads none of it.
  */
 import { createRequire } from 'node:module';
 
