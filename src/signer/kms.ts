@@ -178,27 +178,25 @@ async function signWithKms(
   }
   const messageType = profile.digest === undefined ? 'RAW' : 'DIGEST';
   const message = profile.digest === undefined ? data : createHash(profile.digest).update(data).digest();
-  let signature: Buffer | undefined;
-  let answered: { keyId: unknown; algorithm: unknown } = { keyId: undefined, algorithm: undefined };
+  let response: JsonObject;
   try {
-    const response = await client.call('Sign', {
+    response = await client.call('Sign', {
       KeyId: keyArn,
       Message: message.toString('base64'),
       MessageType: messageType,
       SigningAlgorithm: profile.signingAlgorithm,
     });
-    const encoded = response['Signature'];
-    signature = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
-    answered = { keyId: response['KeyId'], algorithm: response['SigningAlgorithm'] };
   } catch (e) {
     throw internal(`the CA could not sign: ${explainKmsFailure(e, keyArn, 'Sign')}`, e);
   }
-  if (answered.keyId !== keyArn || answered.algorithm !== profile.signingAlgorithm) {
+  const { KeyId: signedBy, SigningAlgorithm: signedWith, Signature: encoded } = response;
+  if (signedBy !== keyArn || signedWith !== profile.signingAlgorithm) {
     throw internal(
-      `KMS answered kms:Sign for key ${String(answered.keyId).slice(0, 256)} with ${String(answered.algorithm).slice(0, 64)}, ` +
+      `KMS answered kms:Sign for key ${String(signedBy).slice(0, 256)} with ${String(signedWith).slice(0, 64)}, ` +
         `not key ${keyArn} with ${profile.signingAlgorithm}; check AWS_ENDPOINT_URL_KMS`,
     );
   }
+  const signature = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
   if (signature === undefined || signature.length === 0)
     throw internal(`KMS returned no signature for ${keyArn}`);
   return profile.sshAlgorithm === 'ssh-ed25519' || profile.sshAlgorithm === 'rsa-sha2-512'
