@@ -39,7 +39,7 @@ const SERVERLESS_ESBUILD = {
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
   mainFields: ['module', 'main'],
   format: 'cjs',

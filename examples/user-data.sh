@@ -7,13 +7,13 @@ set -eu
 
 CA_URL='https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/' # your CaFunctionUrl output
 
-# Node.js 20 or later.
+# Node.js 22 or later.
 if ! command -v node >/dev/null 2>&1; then
   if command -v dnf >/dev/null 2>&1; then
-    dnf install -y nodejs20 && ln -sf /usr/bin/node-20 /usr/local/bin/node && ln -sf /usr/bin/npm-20 /usr/local/bin/npm
+    dnf install -y nodejs22 && ln -sf /usr/bin/node-22 /usr/local/bin/node && ln -sf /usr/bin/npm-22 /usr/local/bin/npm
   else
     apt-get update && apt-get install -y ca-certificates curl
-    curl -fsSL https://deb.nodesource.com/setup_20.x | bash -
+    curl -fsSL https://deb.nodesource.com/setup_22.x | bash -
     apt-get install -y nodejs
   fi
 fi

@@ -152,7 +152,7 @@ async function importTypeScript(path: string): Promise<Record<string, unknown>> 
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node22',
       write: false,
       logLevel: 'silent',
       banner: {
