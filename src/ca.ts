@@ -155,6 +155,10 @@ async function issue(
   };
   if (grant.targetAddress !== undefined) response.TargetAddress = grant.targetAddress;
   if (jumpboxes.length > 0) response.Jumpboxes = jumpboxes.map((j) => j.certificate);
+  if (grant.instanceConnectEndpoint !== undefined) {
+    const { id, dnsName } = grant.instanceConnectEndpoint;
+    response.InstanceConnectEndpoint = { Id: id, ...(dnsName !== undefined ? { DnsName: dnsName } : {}) };
+  }
   if (grant.ingress !== undefined) {
     // Last, after everything else succeeded: nothing is opened for a request that is then denied.
     const lease = await openLease(grant.ingress, who, meta, template.validBefore, deps.leases);

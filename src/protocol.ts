@@ -89,7 +89,27 @@ export interface CertResponse {
   Jumpboxes?: JumpboxCertificate[];
   /** The network lease opened for the caller's address (docs/access-policy.md, our addition). */
   Ingress?: LeaseInfo;
+  /** Reach the target through this EC2 Instance Connect Endpoint (docs/eice.md, our addition). */
+  InstanceConnectEndpoint?: LkpInstanceConnectEndpoint;
 }
+
+/**
+ * An EC2 Instance Connect Endpoint a policy routes a target through (our addition). Without
+ * DnsName the client looks the endpoint up (DescribeInstanceConnectEndpoints).
+ */
+export interface LkpInstanceConnectEndpoint {
+  Id: string;
+  DnsName?: string;
+}
+
+/** EC2's ids for Instance Connect Endpoints: eice- and 17 lower-case hex digits. */
+export const EICE_ID = /^eice-[0-9a-f]{17}$/;
+/**
+ * Where a client may send a presigned OpenTunnel URL (a bearer token for 60 s): a DNS name under
+ * AWS's own domains, never a host taken on trust from anywhere else.
+ */
+export const EICE_DNS_NAME =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+amazonaws\.com(?:\.cn)?$/;
 
 export interface LeaseInfo {
   SecurityGroupId: string;
@@ -188,6 +208,8 @@ export interface LkpUserCertAuthorizationResponse {
   CertificateOptions?: LkpCertificateOptions;
   /** Open this security group to the caller's observed address while the certificate is valid (our addition). */
   Ingress?: { SecurityGroupId: string; Ports?: number[]; Protocol?: 'tcp' };
+  /** Reach the target through this EC2 Instance Connect Endpoint (our addition, docs/eice.md). */
+  InstanceConnectEndpoint?: LkpInstanceConnectEndpoint;
 }
 
 export interface LkpHostCertAuthorizationResponse {

@@ -6,6 +6,7 @@ export type {
   LkpHostCertAuthorizationRequest,
   LkpHostCertAuthorizationResponse,
   LkpIdentity,
+  LkpInstanceConnectEndpoint,
   LkpJumpbox,
   LkpUserCertAuthorizationRequest,
   LkpUserCertAuthorizationResponse,

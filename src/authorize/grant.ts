@@ -14,6 +14,8 @@ export interface Grant {
   jumpboxes?: JumpboxGrant[];
   /** A network lease the CA opens for the caller's observed address (docs/access-policy.md, our addition). */
   ingress?: IngressGrant;
+  /** An EC2 Instance Connect Endpoint the client reaches the target through (docs/eice.md, our addition). */
+  instanceConnectEndpoint?: { id: string; dnsName?: string };
 }
 
 /** What a policy's `Ingress` asks for; the CA checks the group against LKP_INGRESS_GROUPS. */

@@ -9,7 +9,12 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { forbidden, policyError } from '../errors.js';
-import type { LkpHostCertAuthorizationRequest, LkpUserCertAuthorizationRequest } from '../protocol.js';
+import {
+  EICE_DNS_NAME,
+  EICE_ID,
+  type LkpHostCertAuthorizationRequest,
+  type LkpUserCertAuthorizationRequest,
+} from '../protocol.js';
 import { SSH_USERNAME } from '../request.js';
 import {
   DEFAULT_USER_EXTENSIONS,
@@ -33,10 +38,12 @@ const USER_FIELDS = [
   'TargetAddress',
   'CertificateOptions',
   'Ingress',
+  'InstanceConnectEndpoint',
 ] as const;
 const HOST_FIELDS = ['Authorized', 'Principals', 'KeyId'] as const;
 const JUMPBOX_FIELDS = ['Address', 'User', 'HostKeyAlias', 'Principals'] as const;
 const INGRESS_FIELDS = ['SecurityGroupId', 'Ports', 'Protocol'] as const;
+const ENDPOINT_FIELDS = ['Id', 'DnsName'] as const;
 const MAX_INGRESS_PORTS = 8;
 /** EC2 security group ids: sg- and 8 (older) or 17 lower-case hex digits. */
 const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -82,6 +89,8 @@ export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizat
   const jumpboxes = fields.Jumpboxes ? parseJumpboxes(fields.Jumpboxes) : [];
   if (jumpboxes.length > 0) grant.jumpboxes = jumpboxes;
   if (fields.Ingress) grant.ingress = parseIngress(fields.Ingress);
+  if (fields.InstanceConnectEndpoint)
+    grant.instanceConnectEndpoint = parseInstanceConnectEndpoint(fields.InstanceConnectEndpoint);
   return grant;
 }
 
@@ -334,6 +343,25 @@ function parseIngress(field: Field): IngressGrant {
   const ingress: IngressGrant = { securityGroupId: group.value, protocol: 'tcp' };
   if (fields.Ports) ingress.ports = parsePorts(fields.Ports);
   return ingress;
+}
+
+/**
+ * Our addition (docs/eice.md): the EC2 Instance Connect Endpoint to reach the target through. The
+ * client sends a presigned URL to DnsName, so only a name under AWS's domains passes.
+ */
+function parseInstanceConnectEndpoint(field: Field): { id: string; dnsName?: string } {
+  const fields = readFields(field.value, field.name, ENDPOINT_FIELDS);
+  const id = fields.Id;
+  if (!id) throw invalid(`${path(field.name, 'Id')} is missing`);
+  if (typeof id.value !== 'string' || !EICE_ID.test(id.value))
+    throw invalid(`${id.name} must be an endpoint id like eice-0123456789abcdef0`);
+  const dns = fields.DnsName;
+  if (dns === undefined) return { id: id.value };
+  if (typeof dns.value !== 'string' || !EICE_DNS_NAME.test(dns.value))
+    throw invalid(
+      `${dns.name} must be the endpoint's DNS name under amazonaws.com (lower case; omit it to let the client look it up)`,
+    );
+  return { id: id.value, dnsName: dns.value };
 }
 
 function parsePorts(field: Field): number[] {

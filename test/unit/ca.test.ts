@@ -339,6 +339,20 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     });
   });
 
+  it('passes the Instance Connect Endpoint the policy names on to the client', async () => {
+    const endpoint = { id: 'eice-0123456789abcdef0' };
+    const viaEice: Policy = {
+      ...routed,
+      authorizeUser: async (req) => ({
+        ...(await routed.authorizeUser(req)),
+        instanceConnectEndpoint: endpoint,
+      }),
+    };
+    const { ca } = setup({ policy: viaEice });
+    const { response } = await ca({ payload: userRequest() }, { transport: 'test' });
+    expect((response as CertResponse).InstanceConnectEndpoint).toEqual({ Id: 'eice-0123456789abcdef0' });
+  });
+
   it('signs only the host names EC2 confirms for the instance', async () => {
     const confirmHostNames = vi.fn(async (_arn: string, names: readonly string[]) =>
       names.filter((n) => n === '10.0.0.5'),

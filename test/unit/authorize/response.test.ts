@@ -515,3 +515,36 @@ describe('parseHostPolicyResponse', () => {
     expect(e.message).toContain(message);
   });
 });
+
+describe('InstanceConnectEndpoint (our addition, docs/eice.md)', () => {
+  const ID = 'eice-0123456789abcdef0';
+  const DNS = `${ID}.b67b86ba.ec2-instance-connect-endpoint.us-east-1.amazonaws.com`;
+
+  it('passes the endpoint id, and its DNS name when given', () => {
+    expect(user({ Authorized: true, InstanceConnectEndpoint: { Id: ID } }).instanceConnectEndpoint).toEqual({
+      id: ID,
+    });
+    expect(
+      user({ Authorized: true, instanceConnectEndpoint: { id: ID, dnsName: DNS } }).instanceConnectEndpoint,
+    ).toEqual({ id: ID, dnsName: DNS });
+  });
+
+  it.each([
+    [{}, /InstanceConnectEndpoint\.Id is missing/],
+    [{ Id: 'eice-123' }, /InstanceConnectEndpoint\.Id must be an endpoint id/],
+    [{ Id: 7 }, /InstanceConnectEndpoint\.Id must be an endpoint id/],
+    [{ Id: ID, Port: 22 }, /unknown field "Port"/],
+    [
+      { Id: ID, DnsName: 'attacker.example.com' },
+      /DnsName must be the endpoint's DNS name under amazonaws\.com/,
+    ],
+    [{ Id: ID, DnsName: 'x.amazonaws.com.attacker.example' }, /DnsName must be/],
+    [{ Id: ID, DnsName: `${DNS}:443` }, /DnsName must be/],
+    [{ Id: ID, DnsName: DNS.toUpperCase() }, /DnsName must be/],
+    ['eice-0123456789abcdef0', /InstanceConnectEndpoint must be a JSON object/],
+  ])('refuses %j', (endpoint, message) => {
+    const err = userError({ Authorized: true, InstanceConnectEndpoint: endpoint });
+    expect(err.code).toBe('PolicyError');
+    expect(err.message).toMatch(message);
+  });
+});
