@@ -1,10 +1,9 @@
 /**
- * How Lambda's Node.js runtime calls a handler, shared by the policy SDK's `invokeHandler` and the
- * local Lambda stand-in so both settle an invocation the same way.
+ * How Lambda's Node.js runtime (nodejs24.x, the runtime lkp deploys) calls a handler, shared by the
+ * policy SDK's `invokeHandler` (and so `lkp policy test`) and the local Lambda stand-in, so a policy
+ * that passes locally runs the same once deployed.
  */
 import { randomUUID } from 'node:crypto';
-
-export type LambdaCallback = (error?: unknown, result?: unknown) => void;
 
 /** The part of Lambda's Node.js context object a handler might use. */
 export interface LambdaContext {
@@ -19,12 +18,39 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** An async handler, or the older style that answers through `callback(error, result)`. */
-export type LambdaHandler = (event: unknown, context: LambdaContext, callback: LambdaCallback) => unknown;
+/** `handler(event, context)`: its return value (or what its promise resolves to) is the answer. */
+export type LambdaHandler = (event: unknown, context: LambdaContext) => unknown;
 
-/** How an invocation settled: an answer, or a failure thrown (or rejected) or passed to the callback. */
+/** Whatever a module may export as `handler`, including the callback style the runtime refuses. */
+export type DeclaredHandler = (event: unknown, context: LambdaContext, ...rest: never[]) => unknown;
+
+/**
+ * How an invocation settled: an answer, a failure the handler threw (or rejected with), or the
+ * runtime refusing the handler before calling it.
+ */
 export type HandlerOutcome =
-  { ok: true; result: unknown } | { ok: false; error: unknown; via: 'throw' | 'callback' };
+  { ok: true; result: unknown } | { ok: false; error: unknown; via: 'throw' | 'runtime' };
+
+/** An error of the runtime itself; `name` is the errorType Lambda reports (e.g. Runtime.HandlerNotFound). */
+export class LambdaRuntimeError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The nodejs24.x runtime's refusal of a handler that declares a third (callback) parameter, word for
+ * word: it fails every invocation with this before running any of the function's code.
+ */
+export const CALLBACK_HANDLER_REFUSED = new LambdaRuntimeError(
+  'Runtime.CallbackHandlerDeprecated',
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. ' +
+    'You need to modify this function to use a supported handler signature to use Node.js 24 or later. ' +
+    'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.',
+);
 
 /** A context for one invocation of `$LATEST`, counting down to `deadline` (epoch ms). */
 export function lambdaContext(functionName: string, functionArn: string, deadline: number): LambdaContext {
@@ -42,40 +68,19 @@ export function lambdaContext(functionName: string, functionArn: string, deadlin
 }
 
 /**
- * A returned promise settles the invocation; otherwise the callback does. A non-null first callback
- * argument is an error even when it looks like an answer (`callback({authorized: true})` is a
- * classic policy bug, and real Lambda fails the invocation for it). With `returnValueAnswers`, a
- * handler that declares no callback answers with what it returns.
+ * As the runtime does: a handler declaring three or more parameters (`function.length`, whether
+ * async or not) is refused; any other is called with (event, context) and its awaited return
+ * value is the answer.
  */
-export function callLambdaHandler(
-  handler: LambdaHandler,
+export async function callLambdaHandler(
+  handler: DeclaredHandler,
   event: unknown,
   context: LambdaContext,
-  returnValueAnswers: boolean,
 ): Promise<HandlerOutcome> {
-  return new Promise((resolve) => {
-    const callback: LambdaCallback = (error, result) =>
-      resolve(
-        error === undefined || error === null ? { ok: true, result } : { ok: false, error, via: 'callback' },
-      );
-    try {
-      const returned = handler(event, context, callback);
-      if (isThenable(returned))
-        returned.then(
-          (result) => resolve({ ok: true, result }),
-          (error: unknown) => resolve({ ok: false, error, via: 'throw' }),
-        );
-      else if (returnValueAnswers && handler.length < 3) resolve({ ok: true, result: returned });
-    } catch (error) {
-      resolve({ ok: false, error, via: 'throw' });
-    }
-  });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+  if (handler.length >= 3) return { ok: false, error: CALLBACK_HANDLER_REFUSED, via: 'runtime' };
+  try {
+    return { ok: true, result: await (handler as LambdaHandler)(event, context) };
+  } catch (error) {
+    return { ok: false, error, via: 'throw' };
+  }
 }

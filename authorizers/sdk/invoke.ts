@@ -1,11 +1,12 @@
 /**
- * Calls a Lambda handler the way the Node.js runtime does: `handler(event, context, callback)`,
- * answered by the returned promise or by the callback, within a deadline. What the runtime would
- * report as a FunctionError rejects with PolicyFunctionError, whose message says what went wrong.
+ * Calls a Lambda handler the way the nodejs24.x runtime does: `handler(event, context)`, answered by
+ * what it returns (or its promise resolves to), within a deadline; a handler declaring a callback
+ * parameter is refused with the runtime's reason. What the runtime would report as a FunctionError
+ * rejects with PolicyFunctionError, whose message says what went wrong.
  */
-import { callLambdaHandler, lambdaContext, type LambdaHandler } from '../../src/lambda-runtime.js';
+import { callLambdaHandler, lambdaContext, type DeclaredHandler } from '../../src/lambda-runtime.js';
 
-export type { LambdaCallback, LambdaContext, LambdaHandler } from '../../src/lambda-runtime.js';
+export type { LambdaContext, LambdaHandler } from '../../src/lambda-runtime.js';
 
 /** The runtime would report a FunctionError; the CA answers PolicyError and signs nothing. */
 export class PolicyFunctionError extends Error {
@@ -14,8 +15,9 @@ export class PolicyFunctionError extends Error {
 
 const FUNCTION_NAME = 'lkp-policy-test';
 
+/** `handler` may be any function: one the runtime would refuse is refused here too. */
 export async function invokeHandler(
-  handler: LambdaHandler,
+  handler: DeclaredHandler,
   event: unknown,
   timeoutMs: number,
 ): Promise<unknown> {
@@ -35,10 +37,9 @@ export async function invokeHandler(
         ),
       timeoutMs,
     );
-    // A callback-style handler returns nothing and calls back; its return value is not an answer.
-    void callLambdaHandler(handler, event, context, false).then((outcome) => {
+    void callLambdaHandler(handler, event, context).then((outcome) => {
       if (outcome.ok) resolve(outcome.result);
-      else reject(outcome.via === 'callback' ? callbackFailure(outcome.error) : thrownFailure(outcome.error));
+      else reject(outcome.via === 'runtime' ? runtimeRefusal(outcome.error) : thrownFailure(outcome.error));
     });
   });
   try {
@@ -53,18 +54,8 @@ function thrownFailure(e: unknown): PolicyFunctionError {
   return new PolicyFunctionError(`the policy threw ${what}`, { cause: e });
 }
 
-/**
- * callback(error, result): whatever is passed first is an error to Lambda. LastKeypair's documented
- * example called `callback({ authorized: true })`, so every "allow" was a FunctionError; say so.
- */
-function callbackFailure(error: unknown): PolicyFunctionError {
-  const looksLikeAnswer =
-    typeof error === 'object' && error !== null && ('Authorized' in error || 'authorized' in error);
-  if (looksLikeAnswer)
-    return new PolicyFunctionError(
-      `the policy passed its answer ${JSON.stringify(error)} as the callback's first (error) argument; ` +
-        'Lambda reports that as a FunctionError and the CA signs nothing. Call callback(null, answer), or return the answer from an async handler',
-    );
-  const what = error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
-  return new PolicyFunctionError(`the policy called back with an error: ${what}`, { cause: error });
+/** The runtime never ran the handler (a callback-style handler on nodejs24.x): its own words. */
+function runtimeRefusal(e: unknown): PolicyFunctionError {
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new PolicyFunctionError(`Lambda's nodejs24.x runtime refuses this handler: ${what}`, { cause: e });
 }

@@ -1,11 +1,17 @@
 /**
  * A wire-compatible Lambda Invoke endpoint on loopback (DESIGN §6): the CA reaches it through
  * AWS_ENDPOINT_URL_LAMBDA, so src/authorize/lambda-policy.ts runs unchanged against it. It verifies
- * SigV4 (service `lambda`) against credentials it generated, and runs policy handlers in-process,
+ * SigV4 (service `lambda`) against credentials it generated, and runs policy handlers in-process
+ * the way the nodejs24.x runtime does (src/lambda-runtime.ts: a callback-style handler is refused),
  * answering as Lambda does, including `X-Amz-Function-Error` for a handler that fails.
  */
 import { randomUUID } from 'node:crypto';
-import { callLambdaHandler, lambdaContext, type LambdaHandler as StandinHandler } from '../lambda-runtime.js';
+import {
+  callLambdaHandler,
+  lambdaContext,
+  LambdaRuntimeError,
+  type DeclaredHandler,
+} from '../lambda-runtime.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,16 +21,15 @@ import { startStandinServer, verifyStandinSignature } from './standin-server.js'
 import { localCredentials } from './credentials.js';
 
 /** The stand-in's names for the shared Lambda runtime types. */
-export type {
-  LambdaCallback as StandinCallback,
-  LambdaContext as StandinContext,
-  LambdaHandler as StandinHandler,
-} from '../lambda-runtime.js';
+export type { LambdaContext as StandinContext, LambdaHandler as StandinHandler } from '../lambda-runtime.js';
 
 export interface LambdaStandinOptions {
   region: string;
-  /** Function name → handler, or the absolute path of a module that exports `handler`. */
-  functions: Record<string, StandinHandler | string>;
+  /**
+   * Function name → handler, or the absolute path of a module that exports `handler`. Any function
+   * is taken; one the nodejs24.x runtime refuses (a callback handler) fails every invocation here too.
+   */
+  functions: Record<string, DeclaredHandler | string>;
   port?: number;
   /** The credentials to accept; default: fresh ones (see `credentials` on the result). */
   credentials?: SigningCredentials;
@@ -61,16 +66,6 @@ const SIGV4_ERRORS: Record<SigV4FailureCode, { status: number; type: string }> =
   RequestExpired: { status: 403, type: 'InvalidSignatureException' },
 };
 
-/** Thrown by Lambda's runtime rather than by the function; errorType says which stage failed. */
-class RuntimeError extends Error {
-  constructor(
-    override readonly name: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startLambdaStandin(opts: LambdaStandinOptions): Promise<LambdaStandin> {
   for (const [name, fn] of Object.entries(opts.functions)) {
     if (typeof fn === 'string' && !isAbsolute(fn))
@@ -99,15 +94,15 @@ export async function startLambdaStandin(opts: LambdaStandinOptions): Promise<La
 /** One registered function: its handler (a module is imported on first use, as at a cold start) and what it received. */
 class LocalFunction {
   readonly events: unknown[] = [];
-  private loaded: Promise<StandinHandler> | undefined;
+  private loaded: Promise<DeclaredHandler> | undefined;
 
   constructor(
     readonly name: string,
-    private readonly source: StandinHandler | string,
+    private readonly source: DeclaredHandler | string,
     private readonly region: string,
   ) {}
 
-  /** The handler's result, or a rejection with what it threw or passed to its callback. */
+  /** The handler's result, or a rejection with what it threw or why the runtime refused it. */
   async invoke(event: unknown): Promise<unknown> {
     this.events.push(event);
     const handler = await this.load();
@@ -116,12 +111,12 @@ class LocalFunction {
       functionArn(this.region, this.name),
       Date.now() + NOMINAL_TIMEOUT_MS,
     );
-    const outcome = await callLambdaHandler(handler, event, context, true);
+    const outcome = await callLambdaHandler(handler, event, context);
     if (!outcome.ok) throw outcome.error;
     return outcome.result;
   }
 
-  private load(): Promise<StandinHandler> {
+  private load(): Promise<DeclaredHandler> {
     const source = this.source;
     if (typeof source !== 'string') return Promise.resolve(source);
     this.loaded ??= importHandler(source);
@@ -129,17 +124,23 @@ class LocalFunction {
   }
 }
 
-async function importHandler(modulePath: string): Promise<StandinHandler> {
+async function importHandler(modulePath: string): Promise<DeclaredHandler> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new RuntimeError('Runtime.ImportModuleError', `Error: cannot load ${modulePath}: ${String(e)}`);
+    throw new LambdaRuntimeError(
+      'Runtime.ImportModuleError',
+      `Error: cannot load ${modulePath}: ${String(e)}`,
+    );
   }
   const handler = mod.handler;
   if (typeof handler !== 'function')
-    throw new RuntimeError('Runtime.HandlerNotFound', `${modulePath}.handler is undefined or not exported`);
-  return handler as StandinHandler;
+    throw new LambdaRuntimeError(
+      'Runtime.HandlerNotFound',
+      `${modulePath}.handler is undefined or not exported`,
+    );
+  return handler as DeclaredHandler;
 }
 
 async function handle(

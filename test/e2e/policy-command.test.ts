@@ -95,10 +95,10 @@ describe('lkp policy test', () => {
     expect(unconfigured.stderr).toContain('LKP_SENSITIVE_ARN_PREFIXES is required');
   });
 
-  it('runs a callback-style .js policy and prints options, target and jumpbox certificates', async () => {
+  it('runs a plain CommonJS .js policy and prints options, target and jumpbox certificates', async () => {
     const policy = policyFile(
-      'callback.cjs',
-      `exports.handler = (event, context, callback) => callback(null, {
+      'plain.cjs',
+      `exports.handler = (event, context) => ({
          Authorized: true, Principals: ['ops'], TargetAddress: '10.0.0.5',
          Jumpboxes: [{ Address: 'bastion.example.com', User: 'jump' }],
          CertificateOptions: { ForceCommand: 'uptime', PermitPty: false, PermitAgentForwarding: true, ValidForSeconds: 600 } });`,
@@ -125,15 +125,27 @@ describe('lkp policy test', () => {
     ]);
   });
 
-  it("exits 1 for LastKeypair's callback({ authorized: true }), naming the mistake", async () => {
-    const policy = policyFile(
-      'original.cjs',
+  it.each([
+    [
+      "LastKeypair's callback({ authorized: true })",
       'exports.handler = (event, context, callback) => callback({ authorized: true });',
-    );
+    ],
+    [
+      'a correct callback handler',
+      'exports.handler = (event, context, callback) => callback(null, { Authorized: true });',
+    ],
+    [
+      'an async handler declaring a callback',
+      'exports.handler = async (event, context, callback) => ({ Authorized: true });',
+    ],
+  ])("exits 1 for %s, with the nodejs24.x runtime's reason", async (_name, source) => {
+    const policy = policyFile('callback.cjs', source);
     const { code, stdout, stderr } = await lkp(['policy', 'test', policy, join(requests, 'user-short.json')]);
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toContain("as the callback's first (error) argument");
+    expect(stderr).toContain(
+      "Lambda's nodejs24.x runtime refuses this handler: Runtime.CallbackHandlerDeprecated: ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24.",
+    );
   });
 
   it('exits 1 for a malformed answer, with the CA validator message', async () => {

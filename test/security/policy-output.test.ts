@@ -108,7 +108,7 @@ const BROKEN: [string, unknown, number][] = [
 /** Behaviours that are not a JSON answer; the module implements them by name. */
 const SPECIAL: [string, string, number][] = [
   ['a FunctionError (the policy throws)', 'throws', 502],
-  ['a callback error', 'callbackerror', 502],
+  ['a rejected promise', 'rejects', 502],
   ['no answer at all (undefined)', 'nothing', 502],
   ['a non-JSON answer', 'nonjson', 502],
   ['an answer over 64 KiB', 'huge', 502],
@@ -150,17 +150,16 @@ const POLICY_SOURCE = `
 const user = ${JSON.stringify(USER_ANSWERS)};
 const host = ${JSON.stringify(HOST_ANSWERS)};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-export function handler(event, context, callback) {
-  if (event.Kind === 'LkpHostCertAuthorizationRequest') return callback(null, host[event.Principals[0]]);
+export function handler(event) {
+  if (event.Kind === 'LkpHostCertAuthorizationRequest') return host[event.Principals[0]];
   switch (event.SshUsername) {
     case 'throws': throw new Error('policy bug');
-    case 'callbackerror': return callback(new Error('denied by callback'));
-    case 'nothing': return callback(null, undefined);
-    case 'nonjson': return callback(null, new TextEncoder().encode('this is not json'));
-    case 'huge': return callback(null, { Authorized: true, Pad: 'x'.repeat(100000) });
-    case 'slow': sleep(${SLOW_POLICY_MS}).then(() => callback(null, { Authorized: true }));
-      return;
-    default: return callback(null, user[event.SshUsername]);
+    case 'rejects': return Promise.reject(new Error('denied by rejection'));
+    case 'nothing': return undefined;
+    case 'nonjson': return new TextEncoder().encode('this is not json');
+    case 'huge': return { Authorized: true, Pad: 'x'.repeat(100000) };
+    case 'slow': return sleep(${SLOW_POLICY_MS}).then(() => ({ Authorized: true }));
+    default: return user[event.SshUsername];
   }
 }
 `;

@@ -94,11 +94,9 @@ describe("the original's callback bug", () => {
     callback({ authorized: false });
   };
 
-  it('turned every allow into a Lambda FunctionError, which the CA treats as a broken policy', async () => {
+  it('does not even run on nodejs24.x, which refuses callback handlers', async () => {
     const req = sampleRequest({ From: user(ADMIN_USER), RemoteInstanceArn: TARGET, SshUsername: 'ec2-user' });
-    await expect(invokeHandler(original, req, 1000)).rejects.toThrow(
-      /as the callback's first \(error\) argument/,
-    );
+    await expect(invokeHandler(original, req, 1000)).rejects.toThrow(/Runtime\.CallbackHandlerDeprecated/);
   });
 
   it('is fixed in the port, whose handler answers through its promise', async () => {
