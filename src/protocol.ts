@@ -188,11 +188,11 @@ export interface LkpCertificateOptions {
 }
 
 export interface LkpJumpbox {
-  /** IP or DNS name the client connects to. */
+  /** `host`, `host:port` or `[ipv6]:port` the client connects to (DESIGN §3.2); default port 22. */
   Address: string;
   /** Unix user on the jumpbox. */
   User: string;
-  /** The name the jumpbox's host certificate carries; defaults to Address. */
+  /** The name the jumpbox's host certificate carries; defaults to Address without its port. */
   HostKeyAlias?: string;
   /** Principals of the jumpbox certificate; default `<User>@<HostKeyAlias>`. */
   Principals?: string[];
@@ -203,7 +203,7 @@ export interface LkpUserCertAuthorizationResponse {
   /** Default `<SshUsername>@<RemoteInstanceArn>` (our change to the seed default, DESIGN §3.4). */
   Principals?: string[];
   Jumpboxes?: LkpJumpbox[];
-  /** The address the client should connect to (e.g. a private IP). */
+  /** Where the client connects (e.g. a private IP): `host`, `host:port` or `[ipv6]:port`; default port 22. */
   TargetAddress?: string;
   CertificateOptions?: LkpCertificateOptions;
   /** Open this security group to the caller's observed address while the certificate is valid (our addition). */

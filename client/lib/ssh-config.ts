@@ -11,6 +11,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
+import { parseHostAddress } from '../../src/host-address.js';
 import type { CaProfile, LkpPaths } from './config.js';
 
 export const INCLUDE_MARKER =
@@ -130,13 +131,13 @@ export function targetSshConfig(t: {
   return [
     `# ${t.comment.replace(/[\r\n]/g, ' ')}`,
     `Match host "${token(t.host)}" user "${token(t.user)}"`,
-    `  Hostname ${token(t.address)}`,
+    ...hostLines(t.address),
     `  HostKeyAlias ${token(t.hostKeyAlias)}`,
     ...common(t.certificateFile),
     ...(t.jumpboxes.length > 0 ? [`  ProxyJump ${t.jumpboxes.map((j) => j.alias).join(',')}`] : []),
     ...t.jumpboxes.flatMap((j) => [
       `Host ${token(j.alias)}`,
-      `  Hostname ${token(j.address)}`,
+      ...hostLines(j.address),
       `  User ${token(j.user)}`,
       `  HostKeyAlias ${token(j.hostKeyAlias)}`,
       ...common(j.certificateFile),
@@ -154,6 +155,19 @@ function token(value: string): string {
   if (!/^[A-Za-z0-9._:/@+=\[\]-]{1,255}$/.test(value))
     throw new Error(`refusing to write "${value.slice(0, 80)}" into an ssh config: unexpected characters`);
   return value;
+}
+
+/**
+ * Hostname and, for `host:port` or `[v6]:port` (DESIGN §3.2), Port: a bastion or a demo sshd need
+ * not listen on 22. The CA's address is parsed again here, so only a host and a number get written.
+ */
+function hostLines(address: string): string[] {
+  const parsed = parseHostAddress(address);
+  if (parsed === undefined)
+    throw new Error(
+      `refusing to write "${address.slice(0, 80)}" into an ssh config: unexpected characters (want host, host:port or [IPv6]:port)`,
+    );
+  return [`  Hostname ${parsed.host}`, ...(parsed.port === undefined ? [] : [`  Port ${parsed.port}`])];
 }
 
 /** ssh_config arguments with spaces need double quotes (and can hold no double quote at all). */

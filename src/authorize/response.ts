@@ -8,6 +8,7 @@
  * network entries of SourceAddress; policy answers hold no secrets, but they may hold junk.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatHostAddress, parseHostAddress, type HostAddress } from '../host-address.js';
 import { forbidden, policyError } from '../errors.js';
 import {
   EICE_DNS_NAME,
@@ -29,7 +30,8 @@ const MAX_PRINCIPAL_LENGTH = 256;
 const MAX_JUMPBOXES = 4;
 const MAX_FORCE_COMMAND_LENGTH = 1024;
 const MAX_SOURCE_ADDRESSES = 64;
-const MAX_HOST_NAME_LENGTH = 253;
+/** A 253-character DNS name, brackets and a port. */
+const MAX_ADDRESS_LENGTH = 253 + 8;
 
 const USER_FIELDS = [
   'Authorized',
@@ -85,7 +87,7 @@ export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizat
     extensions: options.extensions,
   };
   if (options.validForSeconds !== undefined) grant.validForSeconds = options.validForSeconds;
-  if (fields.TargetAddress) grant.targetAddress = parseHostAddress(fields.TargetAddress);
+  if (fields.TargetAddress) grant.targetAddress = formatHostAddress(parseAddress(fields.TargetAddress));
   const jumpboxes = fields.Jumpboxes ? parseJumpboxes(fields.Jumpboxes) : [];
   if (jumpboxes.length > 0) grant.jumpboxes = jumpboxes;
   if (fields.Ingress) grant.ingress = parseIngress(fields.Ingress);
@@ -279,25 +281,16 @@ function hostBitsAreZero(bytes: number[], prefix: number): boolean {
   });
 }
 
-/**
- * A DNS name or IP literal the client will hand to ssh. Labels may not start with '-', so an
- * address can never be read by ssh as an option (e.g. "-oProxyCommand=…").
- */
-function parseHostAddress(field: Field): string {
+/** TargetAddress or a jumpbox's Address (DESIGN §3.2): `host`, `host:port` or `[ipv6]:port`. */
+function parseAddress(field: Field): HostAddress {
   const value = field.value;
   if (typeof value !== 'string') throw invalid(`${field.name} must be a string`);
-  if (value.length === 0 || value.length > MAX_HOST_NAME_LENGTH)
-    throw invalid(`${field.name} must be 1 to ${MAX_HOST_NAME_LENGTH} characters`);
-  if (isIPv4(value) || (isIPv6(value) && !value.includes('%'))) return value;
-  const labels = value.split('.');
-  const isHostName =
-    labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
-    !/^[0-9]+$/.test(labels[labels.length - 1] ?? '');
-  if (!isHostName)
+  const address = value.length <= MAX_ADDRESS_LENGTH ? parseHostAddress(value) : undefined;
+  if (address === undefined)
     throw invalid(
-      `${field.name} must be a DNS name (letters, digits, '-' inside labels, '.') or an IP address`,
+      `${field.name} must be host, host:port or [IPv6]:port, where host is a DNS name (letters, digits, '-' inside labels, '.') or an IP address and port is 1 to 65535`,
     );
-  return value;
+  return address;
 }
 
 function parseJumpboxes(field: Field): JumpboxGrant[] {
@@ -311,15 +304,16 @@ function parseJumpbox(raw: unknown, where: string): JumpboxGrant {
   const fields = readFields(raw, where, JUMPBOX_FIELDS);
   if (!fields.Address) throw invalid(`${path(where, 'Address')} is missing`);
   if (!fields.User) throw invalid(`${path(where, 'User')} is missing`);
-  const address = parseHostAddress(fields.Address);
+  const address = parseAddress(fields.Address);
   const user = fields.User.value;
   if (typeof user !== 'string' || !SSH_USERNAME.test(user))
     throw invalid(
       `${fields.User.name} must be a POSIX user name: letters, digits, . _ -, not starting with - or a digit, at most 32`,
     );
-  const hostKeyAlias = fields.HostKeyAlias ? parsePrincipal(fields.HostKeyAlias) : address;
+  // The host certificate names the host, not the port it listens on.
+  const hostKeyAlias = fields.HostKeyAlias ? parsePrincipal(fields.HostKeyAlias) : address.host;
   return {
-    address,
+    address: formatHostAddress(address),
     user,
     hostKeyAlias,
     // DESIGN §3.4: jumpbox certificates are for `<User>@<HostKeyAlias>` unless the policy says otherwise.

@@ -350,12 +350,19 @@ describe('parseUserPolicyResponse: SourceAddress', () => {
 });
 
 describe('parseUserPolicyResponse: TargetAddress', () => {
-  it.each(['10.0.0.5', 'ip-10-0-0-5.ec2.internal', 'host', '2001:db8::5', 'a'.repeat(63) + '.example'])(
-    'accepts %s',
-    (address) => {
-      expect(user({ Authorized: true, TargetAddress: address }).targetAddress).toBe(address);
-    },
-  );
+  it.each([
+    '10.0.0.5',
+    'ip-10-0-0-5.ec2.internal',
+    'host',
+    '2001:db8::5',
+    'a'.repeat(63) + '.example',
+    '127.0.0.1:2222',
+    'bastion.example.com:22',
+    '[2001:db8::5]:65535',
+    `${'a.'.repeat(125)}ab:1`,
+  ])('accepts %s', (address) => {
+    expect(user({ Authorized: true, TargetAddress: address }).targetAddress).toBe(address);
+  });
 
   it.each([
     ['-oProxyCommand=evil', 'an option-looking name'],
@@ -367,6 +374,17 @@ describe('parseUserPolicyResponse: TargetAddress', () => {
     ['10.0.0.256', 'an all-numeric top label'],
     ['user@host', "an '@'"],
     ['host-.example', "a label ending in '-'"],
+    ['host:0', 'port 0'],
+    ['host:65536', 'a port above 65535'],
+    ['host:022', 'a port with a leading zero'],
+    ['host:', 'an empty port'],
+    [':22', 'an empty host'],
+    ['host:22:33', 'two ports'],
+    ['host:ssh', 'a service name'],
+    ['[2001:db8::5]', 'brackets without a port'],
+    ['[10.0.0.5]:22', 'an IPv4 address in brackets'],
+    ['[fe80::1%eth0]:22', 'an IPv6 zone'],
+    ['-oProxyCommand=evil:22', 'an option-looking name with a port'],
   ])('refuses %j (%s)', (address) => {
     const e = userError({ Authorized: true, TargetAddress: address });
     expect(e.code).toBe('PolicyError');
@@ -398,6 +416,19 @@ describe('parseUserPolicyResponse: Jumpboxes', () => {
         Jumpboxes: [{ Address: '203.0.113.10', User: 'jump', HostKeyAlias: 'bastion' }],
       }).jumpboxes?.[0]?.principals,
     ).toEqual(['jump@bastion']);
+  });
+
+  it('takes a port on the Address, and defaults HostKeyAlias to the host without it', () => {
+    expect(
+      user({ Authorized: true, Jumpboxes: [{ Address: '[2001:db8::10]:2222', User: 'jump' }] }).jumpboxes,
+    ).toEqual([
+      {
+        address: '[2001:db8::10]:2222',
+        user: 'jump',
+        hostKeyAlias: '2001:db8::10',
+        principals: ['jump@2001:db8::10'],
+      },
+    ]);
   });
 
   it('uses explicit jumpbox principals and keeps the order of hops', () => {

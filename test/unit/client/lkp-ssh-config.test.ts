@@ -122,6 +122,37 @@ describe('ssh configuration written by lkp setup', () => {
     expect(out).toMatch(/^proxyjump lkp-jump-1-0$/m);
   });
 
+  it('writes a port from host:port and [v6]:port as Port, for the target and for each jumpbox', () => {
+    const text = targetSshConfig({
+      host: 'i-0123456789abcdef0',
+      user: 'ec2-user',
+      address: '127.0.0.1:2222',
+      hostKeyAlias: 'arn',
+      identityFile: '/k',
+      certificateFile: '/c',
+      knownHostsFile: '/kh',
+      jumpboxes: [
+        {
+          alias: 'lkp-jump-1-0',
+          address: '[2001:db8::10]:2200',
+          user: 'jump',
+          hostKeyAlias: 'bastion',
+          certificateFile: '/j',
+        },
+      ],
+      comment: '',
+    });
+    expect(text).toContain('  Hostname 127.0.0.1\n  Port 2222\n');
+    expect(text).toContain('Host lkp-jump-1-0\n  Hostname 2001:db8::10\n  Port 2200\n');
+    const dir = join(home, 'p');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'x.conf'), text);
+    const resolved = (host: string) =>
+      execFileSync('ssh', ['-G', '-F', join(dir, 'x.conf'), '-l', 'ec2-user', host], { encoding: 'utf8' });
+    expect(resolved('i-0123456789abcdef0')).toMatch(/^hostname 127\.0\.0\.1\nport 2222$/m);
+    expect(resolved('lkp-jump-1-0')).toMatch(/^port 2200$/m);
+  });
+
   it('refuses CA-supplied names that would inject ssh options', () => {
     const base = {
       host: 'web-1',
@@ -137,6 +168,12 @@ describe('ssh configuration written by lkp setup', () => {
       /unexpected characters/,
     );
     expect(() => targetSshConfig({ ...base, address: '10.0.0.5 -oProxyCommand=x' })).toThrow(
+      /unexpected characters/,
+    );
+    expect(() => targetSshConfig({ ...base, address: '10.0.0.5:22\n  ProxyCommand x' })).toThrow(
+      /unexpected characters/,
+    );
+    expect(() => targetSshConfig({ ...base, address: '-oProxyCommand=x:22' })).toThrow(
       /unexpected characters/,
     );
   });

@@ -103,6 +103,6 @@ describe('jumpbox policy', () => {
       privatePrefixes: [INSTANCE_ARN],
       lookup,
     });
-    await expect(bad(alice(INSTANCE_ARN))).rejects.toThrow(/Jumpboxes\[0\].Address must be a DNS name/);
+    await expect(bad(alice(INSTANCE_ARN))).rejects.toThrow(/Jumpboxes\[0\].Address must be host, host:port/);
   });
 });
