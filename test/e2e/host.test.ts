@@ -41,7 +41,7 @@ import {
 import type { InfoResponse } from '../../src/protocol.js';
 import { startIamStandin, type IamStandin } from '../../src/local/iam-standin.js';
 import { makeAccountsRoot, readEtc } from '../helpers/accounts-root.js';
-import { startImdsStandin, type ImdsStandin } from '../helpers/imds.js';
+import { startImdsStandin, type ImdsStandin } from '../../src/local/imds-standin.js';
 import { LKP_CLI } from '../helpers/run-node.js';
 
 const exec = promisify(execFile);

@@ -5,7 +5,7 @@ import {
   parseIdentityDocument,
   readInstanceMetadata,
 } from '../../../client/lib/host/imds.js';
-import { startImdsStandin, type ImdsStandin } from '../../helpers/imds.js';
+import { startImdsStandin, type ImdsStandin } from '../../../src/local/imds-standin.js';
 
 let imds: ImdsStandin;
 beforeEach(async () => {

@@ -1,6 +1,8 @@
 /**
  * A loopback stand-in for the EC2 instance metadata service, IMDSv2 only: every GET must carry a
- * token obtained with PUT /latest/api/token and a TTL header, as on a hardened instance.
+ * token obtained with PUT /latest/api/token and a TTL header, as on a hardened instance. It serves
+ * what the host agent reads: the identity document, addresses, the partition and its domain, and
+ * the instance profile role's credentials.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -14,6 +16,8 @@ export interface ImdsInstance {
   publicIpv4?: string;
   localHostname?: string;
   publicHostname?: string;
+  /** The instance profile's role and its session credentials (iam/security-credentials/<role>). */
+  role?: { name: string; accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export interface ImdsStandin {
@@ -40,6 +44,11 @@ export async function startImdsStandin(instance: ImdsInstance): Promise<ImdsStan
     '/latest/meta-data/public-ipv4': instance.publicIpv4,
     '/latest/meta-data/local-hostname': instance.localHostname,
     '/latest/meta-data/public-hostname': instance.publicHostname,
+    '/latest/meta-data/services/partition': partitionOf(instance.region),
+    '/latest/meta-data/services/domain': instance.region.startsWith('cn-')
+      ? 'amazonaws.com.cn'
+      : 'amazonaws.com',
+    ...(instance.role ? roleCredentials(instance.role) : {}),
   };
 
   const server = createServer((req, res) => {
@@ -75,5 +84,27 @@ export async function startImdsStandin(instance: ImdsInstance): Promise<ImdsStan
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
+  };
+}
+
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  return region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+}
+
+/** The two paths EC2 serves for an instance profile: the role's name, and its credentials as JSON. */
+function roleCredentials(role: NonNullable<ImdsInstance['role']>): Record<string, string> {
+  const document = {
+    Code: 'Success',
+    LastUpdated: new Date().toISOString(),
+    Type: 'AWS-HMAC',
+    AccessKeyId: role.accessKeyId,
+    SecretAccessKey: role.secretAccessKey,
+    Token: role.sessionToken ?? '',
+    Expiration: new Date(Date.now() + 6 * 3600_000).toISOString(),
+  };
+  return {
+    '/latest/meta-data/iam/security-credentials/': role.name,
+    [`/latest/meta-data/iam/security-credentials/${role.name}`]: JSON.stringify(document, null, 2),
   };
 }
