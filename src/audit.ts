@@ -21,7 +21,7 @@ export interface AuditLease {
 export interface AuditRecord {
   time: string;
   decision: 'allow' | 'deny';
-  kind?: 'User' | 'Host' | 'Info' | 'Close';
+  kind?: 'User' | 'Host' | 'Info' | 'Close' | 'Accounts';
   transport: string;
   requestId?: string;
   sourceIp?: string;
@@ -42,6 +42,9 @@ export interface AuditRecord {
   ingress?: AuditLease;
   /** Lease rules revoked by a Close request. */
   closed?: number;
+  /** The unix accounts an Accounts request was answered with, and those of them with sudo. */
+  accounts?: string[];
+  sudo?: string[];
   code?: ErrorCode;
   reason?: string;
   detail?: Record<string, string>;
@@ -75,6 +78,8 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
   'jumpboxes',
   'ingress',
   'closed',
+  'accounts',
+  'sudo',
   'code',
   'reason',
   'detail',

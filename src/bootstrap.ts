@@ -2,6 +2,7 @@
  * Composition root: configuration → signer → policy → EC2 lookups → the pipeline. Shared by
  * `lkp-ca serve` and the Lambda handler, so both run the same CA from the same environment.
  */
+import { iamGroupMembers } from './accounts/iam-groups.js';
 import { stdoutAudit, type AuditSink } from './audit.js';
 import { builtinPolicy } from './authorize/builtin.js';
 import { lambdaPolicy } from './authorize/lambda-policy.js';
@@ -52,6 +53,9 @@ export async function bootstrapCa(
             defaultPorts: config.ingress.defaultPorts,
           }),
         }
+      : {}),
+    ...(config.accounts !== undefined
+      ? { groupMembers: iamGroupMembers({ partition: config.partition }) }
       : {}),
     audit,
   });

@@ -3,9 +3,11 @@
  * Every transport (HTTP server, Lambda Invoke, Function URL) calls `handle`; every exit writes
  * exactly one audit line.
  */
+import { answerAccounts } from './accounts/answer.js';
+import type { GroupMembers } from './accounts/iam-groups.js';
 import { formatAudit, type AuditJumpbox, type AuditRecord, type AuditSink } from './audit.js';
 import type { Grant, IngressGrant, JumpboxGrant } from './authorize/grant.js';
-import { checkHostCaller, checkHostRole } from './authorize/host-caller.js';
+import { checkHostIdentity } from './authorize/host-caller.js';
 import type { Policy } from './authorize/policy.js';
 import {
   createCertificate,
@@ -51,6 +53,8 @@ export interface CaDeps {
   instances?: InstanceDirectory;
   /** Network leases; without it a policy answer asking for one is a PolicyError. */
   leases?: LeaseManager;
+  /** IAM group members for Accounts requests; without it the CA manages no unix accounts. */
+  groupMembers?: GroupMembers;
   audit: AuditSink;
   now?: () => Date;
   random?: (size: number) => Buffer;
@@ -89,7 +93,9 @@ export function createCa(deps: CaDeps): Ca {
       const response =
         req.Kind === 'Close'
           ? await closeLeases(req, deps, record, now())
-          : await issue(req, deps, meta, record, now());
+          : req.Kind === 'Accounts'
+            ? await answerAccounts(req, deps, record, now())
+            : await issue(req, deps, meta, record, now());
       record.decision = 'allow';
       return { status: 200, response };
     } catch (e) {
@@ -199,10 +205,7 @@ async function authorize(
   meta: RequestMeta,
 ): Promise<Grant> {
   if (req.Kind === 'Host') {
-    checkHostCaller(who, req.HostInstanceArn);
-    // DESIGN §3.4: in the CA's account, the session's role must be the instance profile's role too.
-    if (deps.instances)
-      checkHostRole(who, req.HostInstanceArn, await deps.instances.instanceRole(req.HostInstanceArn));
+    await checkHostIdentity(who, req.HostInstanceArn, deps.instances);
     const grant = await deps.policy.authorizeHost({
       Kind: 'LkpHostCertAuthorizationRequest',
       From: who,

@@ -23,6 +23,10 @@ Configuration (environment, the same as the Lambda function):
   LKP_INGRESS_GROUPS     security groups a policy may open for a caller (network leases)
   LKP_INGRESS_DEFAULT_PORTS  default 22
   LKP_PERSONAL_ACCOUNTS  true: built-in policy allows only the caller's own mapped unix name
+  LKP_ACCOUNT_GROUPS     IAM groups whose members get a unix account on hosts (Accounts requests)
+  LKP_SUDO_GROUPS        IAM groups whose members get an account and sudo
+  LKP_ACCOUNT_GROUP_PREFIX  local group of IAM group G is <prefix>G, default lkp_
+  LKP_REMOVED_ACCOUNTS   lock (default) or delete: hosts' accounts whose owner left the groups
 
 Example:
   LKP_CA_KEY=file:./ca_key LKP_SERVER_ID=lkp.example.com LKP_ALLOWED_ACCOUNTS=111122223333 \\

@@ -2,6 +2,7 @@
  * Environment → validated, frozen configuration, once per cold start (DESIGN §7, §5).
  * Every problem is collected so an admin fixes them all in one go.
  */
+import { parseAccountsConfig, type AccountsConfig } from './accounts/config.js';
 
 export type CaKeySpec = { kind: 'file'; path: string } | { kind: 'kms'; keyId: string };
 
@@ -29,6 +30,8 @@ export interface CaConfig {
   personalAccounts: boolean;
   /** Network access leases (docs/access-policy.md, "Network access leases"). */
   ingress: IngressConfig;
+  /** Unix accounts for hosts (docs/architecture.md, "Unix accounts"); undefined → none managed. */
+  accounts: AccountsConfig | undefined;
 }
 
 export interface IngressConfig {
@@ -145,6 +148,7 @@ export function loadConfig(
     verifyTargets: verifyTargets === 'off' ? 'off' : 'own',
     personalAccounts: personalAccounts === 'true',
     ingress: parseIngress(get, problems),
+    accounts: parseAccountsConfig(get, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, allowedAccounts: Object.freeze([...allowedAccounts]) });

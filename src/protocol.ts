@@ -55,7 +55,18 @@ export interface CloseRequest {
   PublicKey: string;
 }
 
-export type CaRequest = UserCertRequest | HostCertRequest | InfoRequest | CloseRequest;
+/**
+ * Which unix accounts the calling instance should have (our addition to DESIGN §3.2; docs/architecture.md,
+ * "Unix accounts"). Authenticated like a Host request; PublicKey is the host key the proof binds.
+ */
+export interface AccountsRequest {
+  Kind: 'Accounts';
+  Identity: IdentityProof;
+  PublicKey: string;
+  HostInstanceArn: string;
+}
+
+export type CaRequest = UserCertRequest | HostCertRequest | InfoRequest | CloseRequest | AccountsRequest;
 
 /** The verified caller, as given to policies (DESIGN §3.1). */
 export interface LkpIdentity {
@@ -137,7 +148,25 @@ export interface CloseResponse {
   Closed: number;
 }
 
-export type CaResponse = CertResponse | InfoResponse | CloseResponse | ErrorResponse;
+/**
+ * The answer to an Accounts request: flat, sorted lists of POSIX names, so a bash agent can parse
+ * it strictly (docs/architecture.md, "Unix accounts"). Keys always in this order, all present.
+ */
+export interface AccountsResponse {
+  Kind: 'Accounts';
+  /** Every account the host should have. */
+  Users: string[];
+  /** The Users that get sudo. */
+  Sudo: string[];
+  /** Every local group lkp manages on the host, members or not. */
+  Groups: string[];
+  /** `<group>:<user>` for each member of each of Groups. */
+  Members: string[];
+  /** What the host does with an account lkp created that is no longer in Users. */
+  Removed: 'lock' | 'delete';
+}
+
+export type CaResponse = CertResponse | InfoResponse | CloseResponse | AccountsResponse | ErrorResponse;
 
 /**
  * A voucher the CA has verified (DESIGN §3.4 seed types): the voucher's identity, proved like a
@@ -171,7 +200,29 @@ export interface LkpHostCertAuthorizationRequest {
   Principals: string[];
 }
 
-export type LkpAuthorizationRequest = LkpUserCertAuthorizationRequest | LkpHostCertAuthorizationRequest;
+/** One account the CA offers a host, from the IAM groups it is configured with (our addition). */
+export interface LkpAccount {
+  /** The POSIX name (posixName of IamUser). */
+  User: string;
+  IamUser: string;
+  /** Local groups, sorted. */
+  Groups: string[];
+  Sudo: boolean;
+}
+
+/**
+ * What the CA asks AUTHORIZATION_LAMBDA about an instance's unix accounts (our addition,
+ * docs/access-policy.md): the policy may narrow the offer, never widen it.
+ */
+export interface LkpAccountsAuthorizationRequest {
+  Kind: 'LkpAccountsAuthorizationRequest';
+  From: LkpIdentity;
+  HostInstanceArn: string;
+  Accounts: LkpAccount[];
+}
+
+export type LkpAuthorizationRequest =
+  LkpUserCertAuthorizationRequest | LkpHostCertAuthorizationRequest | LkpAccountsAuthorizationRequest;
 
 /** Certificate options a policy may set (DESIGN §3.4); anything else is a PolicyError. */
 export interface LkpCertificateOptions {
@@ -218,4 +269,15 @@ export interface LkpHostCertAuthorizationResponse {
   Principals?: string[];
 }
 
-export type LkpAuthorizationResponse = LkpUserCertAuthorizationResponse | LkpHostCertAuthorizationResponse;
+/**
+ * `Authorized: false`: the host gets no accounts from lkp (those it has are locked or deleted).
+ * Users / Sudo: the offered accounts (and sudo) to keep; absent → all that were offered.
+ */
+export interface LkpAccountsAuthorizationResponse {
+  Authorized: boolean;
+  Users?: string[];
+  Sudo?: string[];
+}
+
+export type LkpAuthorizationResponse =
+  LkpUserCertAuthorizationResponse | LkpHostCertAuthorizationResponse | LkpAccountsAuthorizationResponse;

@@ -56,8 +56,16 @@ export function parseRequest(raw: unknown): CaRequest {
         Identity: parseIdentityProof(req.Identity),
         PublicKey: string(req.PublicKey, 'PublicKey'),
       };
+    case 'Accounts':
+      onlyFields(req, 'request', ['Kind', 'Identity', 'PublicKey', 'HostInstanceArn']);
+      return {
+        Kind: 'Accounts',
+        Identity: parseIdentityProof(req.Identity),
+        PublicKey: string(req.PublicKey, 'PublicKey'),
+        HostInstanceArn: instanceArn(req.HostInstanceArn, 'HostInstanceArn'),
+      };
     default:
-      throw badRequest('request Kind must be "User", "Host", "Info" or "Close"');
+      throw badRequest('request Kind must be "User", "Host", "Info", "Close" or "Accounts"');
   }
 }
 
@@ -75,11 +83,7 @@ function parseUserRequest(req: Json): UserCertRequest {
     throw badRequest(
       'SshUsername must be a POSIX user name: letters, digits, . _ -, not starting with - or a digit, at most 32',
     );
-  const remoteInstanceArn = string(req.RemoteInstanceArn, 'RemoteInstanceArn');
-  if (!INSTANCE_ARN.test(remoteInstanceArn))
-    throw badRequest(
-      'RemoteInstanceArn must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…',
-    );
+  const remoteInstanceArn = instanceArn(req.RemoteInstanceArn, 'RemoteInstanceArn');
   const parsed: UserCertRequest = {
     Kind: 'User',
     Identity: parseIdentityProof(req.Identity),
@@ -95,11 +99,7 @@ function parseUserRequest(req: Json): UserCertRequest {
 
 function parseHostRequest(req: Json): HostCertRequest {
   onlyFields(req, 'request', ['Kind', 'Identity', 'PublicKey', 'HostInstanceArn', 'Principals']);
-  const hostInstanceArn = string(req.HostInstanceArn, 'HostInstanceArn');
-  if (!INSTANCE_ARN.test(hostInstanceArn))
-    throw badRequest(
-      'HostInstanceArn must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…',
-    );
+  const hostInstanceArn = instanceArn(req.HostInstanceArn, 'HostInstanceArn');
   const principals = stringArray(req.Principals ?? [], 'Principals', MAX_HOST_PRINCIPALS);
   const bad = principals.find((p) => !HOST_NAME.test(p));
   if (bad !== undefined)
@@ -135,6 +135,13 @@ export function parseIdentityProof(raw: unknown, what = 'Identity'): IdentityPro
     Body: string(proof.Body, `${what}.Body`),
     Headers: parsedHeaders,
   };
+}
+
+function instanceArn(raw: unknown, what: string): string {
+  const arn = string(raw, what);
+  if (!INSTANCE_ARN.test(arn))
+    throw badRequest(`${what} must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…`);
+  return arn;
 }
 
 function object(raw: unknown, what: string): Json {

@@ -3,12 +3,17 @@
  * (src/authorize/response.ts), so that an author sees a mistake in their own tests and logs
  * instead of as a PolicyError at the CA.
  */
+import { parseAccountsPolicyResponse, type AccountsGrant } from '../../src/accounts/policy-answer.js';
 import type { Grant } from '../../src/authorize/grant.js';
 import { parseHostPolicyResponse, parseUserPolicyResponse } from '../../src/authorize/response.js';
 import { LkpError } from '../../src/errors.js';
 import type { LkpAuthorizationRequest } from '../../src/protocol.js';
 
-export type Verdict = { allowed: true; grant: Grant } | { allowed: false; reason: string };
+/** Allowed: the certificate grant, or for an accounts request the accounts the instance keeps. */
+export type Verdict =
+  | { allowed: true; grant: Grant }
+  | { allowed: true; accounts: AccountsGrant }
+  | { allowed: false; reason: string };
 
 /** The CA would answer PolicyError: the answer is malformed (DESIGN §3.4 fail closed). */
 export class PolicyAnswerError extends Error {
@@ -18,6 +23,8 @@ export class PolicyAnswerError extends Error {
 /** Allowed with the grant the CA would sign, or denied; throws PolicyAnswerError for a broken answer. */
 export function judgeAnswer(answer: unknown, req: LkpAuthorizationRequest): Verdict {
   try {
+    if (req.Kind === 'LkpAccountsAuthorizationRequest')
+      return { allowed: true, accounts: parseAccountsPolicyResponse(answer, req) };
     const grant =
       req.Kind === 'LkpUserCertAuthorizationRequest'
         ? parseUserPolicyResponse(answer, req)

@@ -1,8 +1,12 @@
 /**
  * definePolicy: the Lambda handler around an author's rules. Input is checked strictly, each Kind
- * goes to its own function (none given → deny), and the answer is judged by the CA's validator.
+ * goes to its own function (none given → deny; for accounts, the CA's offer as it is: the deployer
+ * chose the IAM groups, and a rule only narrows them), and the answer is judged by the CA's validator.
  */
 import type {
+  LkpAccountsAuthorizationRequest,
+  LkpAccountsAuthorizationResponse,
+  LkpAuthorizationRequest,
   LkpAuthorizationResponse,
   LkpHostCertAuthorizationRequest,
   LkpHostCertAuthorizationResponse,
@@ -18,6 +22,8 @@ type Awaitable<T> = T | Promise<T>;
 export interface PolicyRules {
   user?: (req: LkpUserCertAuthorizationRequest) => Awaitable<LkpUserCertAuthorizationResponse>;
   host?: (req: LkpHostCertAuthorizationRequest) => Awaitable<LkpHostCertAuthorizationResponse>;
+  /** Narrows the unix accounts the CA offers an instance; without it the instance gets the offer. */
+  accounts?: (req: LkpAccountsAuthorizationRequest) => Awaitable<LkpAccountsAuthorizationResponse>;
 }
 
 /** A Lambda handler; the Node.js runtime passes (event, context), of which only the event matters. */
@@ -40,9 +46,11 @@ export function definePolicy(rules: PolicyRules): PolicyHandler {
 
 async function answerOf(
   rules: PolicyRules,
-  req: LkpUserCertAuthorizationRequest | LkpHostCertAuthorizationRequest,
+  req: LkpAuthorizationRequest,
 ): Promise<LkpAuthorizationResponse | typeof NO_RULE> {
   if (req.Kind === 'LkpUserCertAuthorizationRequest') return rules.user ? rules.user(req) : NO_RULE;
+  if (req.Kind === 'LkpAccountsAuthorizationRequest')
+    return rules.accounts ? rules.accounts(req) : { Authorized: true };
   return rules.host ? rules.host(req) : NO_RULE;
 }
 

@@ -7,6 +7,8 @@
  * does not break deployed policies; the handler sees exactly the typed shape.
  */
 import type {
+  LkpAccount,
+  LkpAccountsAuthorizationRequest,
   LkpAuthorizationRequest,
   LkpHostCertAuthorizationRequest,
   LkpIdentity,
@@ -17,6 +19,7 @@ import { INSTANCE_ARN, SSH_USERNAME } from '../../src/request.js';
 
 export const USER_KIND = 'LkpUserCertAuthorizationRequest';
 export const HOST_KIND = 'LkpHostCertAuthorizationRequest';
+export const ACCOUNTS_KIND = 'LkpAccountsAuthorizationRequest';
 
 const IDENTITY_TYPES: readonly LkpIdentity['Type'][] = ['User', 'AssumedRole', 'FederatedUser'];
 const ACCOUNT = /^\d{12}$/;
@@ -38,8 +41,10 @@ export function parseAuthorizationRequest(raw: unknown): LkpAuthorizationRequest
       return parseUserRequest(event);
     case HOST_KIND:
       return parseHostRequest(event);
+    case ACCOUNTS_KIND:
+      return parseAccountsRequest(event);
     default:
-      throw new PolicyRequestError(`Kind must be "${USER_KIND}" or "${HOST_KIND}"`);
+      throw new PolicyRequestError(`Kind must be "${USER_KIND}", "${HOST_KIND}" or "${ACCOUNTS_KIND}"`);
   }
 }
 
@@ -67,6 +72,29 @@ function parseHostRequest(event: Json): LkpHostCertAuthorizationRequest {
     From: parseIdentity(event.From, 'From'),
     HostInstanceArn: instanceArn(event.HostInstanceArn, 'HostInstanceArn'),
     Principals: array(event.Principals, 'Principals').map((p, i) => string(p, `Principals[${i}]`)),
+  };
+}
+
+function parseAccountsRequest(event: Json): LkpAccountsAuthorizationRequest {
+  return {
+    Kind: ACCOUNTS_KIND,
+    From: parseIdentity(event.From, 'From'),
+    HostInstanceArn: instanceArn(event.HostInstanceArn, 'HostInstanceArn'),
+    Accounts: array(event.Accounts, 'Accounts').map(parseAccount),
+  };
+}
+
+function parseAccount(raw: unknown, i: number): LkpAccount {
+  const where = `Accounts[${i}]`;
+  const account = object(raw, where);
+  if (typeof account.Sudo !== 'boolean') throw new PolicyRequestError(`${where}.Sudo must be true or false`);
+  return {
+    User: matching(account.User, `${where}.User`, SSH_USERNAME, 'a POSIX user name'),
+    IamUser: string(account.IamUser, `${where}.IamUser`),
+    Groups: array(account.Groups, `${where}.Groups`).map((g, j) =>
+      matching(g, `${where}.Groups[${j}]`, SSH_USERNAME, 'a POSIX group name'),
+    ),
+    Sudo: account.Sudo,
   };
 }
 

@@ -1,5 +1,8 @@
 /** The wire types a policy sees and answers with (DESIGN §3.4), re-exported for policy authors. */
 export type {
+  LkpAccount,
+  LkpAccountsAuthorizationRequest,
+  LkpAccountsAuthorizationResponse,
   LkpAuthorizationRequest,
   LkpAuthorizationResponse,
   LkpCertificateOptions,
@@ -13,3 +16,4 @@ export type {
   LkpVoucher,
 } from '../../src/protocol.js';
 export type { Grant, JumpboxGrant } from '../../src/authorize/grant.js';
+export type { AccountsGrant } from '../../src/accounts/policy-answer.js';

@@ -35,6 +35,8 @@ interface Decision {
   Certificate?: CertificatePlan;
   TargetAddress?: string;
   Jumpboxes?: (CertificatePlan & { Address: string; User: string; HostKeyAlias: string })[];
+  /** For an accounts request: the unix accounts the instance would keep. */
+  Accounts?: { Users: string[]; Sudo: string[] };
 }
 
 interface CertificatePlan {
@@ -193,6 +195,13 @@ async function decide(
     throw e;
   }
   if (!verdict.allowed) return { Decision: 'denied', Reason: verdict.reason, Request: req, Answer: answer };
+  if ('accounts' in verdict)
+    return {
+      Decision: 'allowed',
+      Request: req,
+      Answer: answer,
+      Accounts: { Users: verdict.accounts.users, Sudo: verdict.accounts.sudo },
+    };
   return { Decision: 'allowed', Request: req, Answer: answer, ...certificatesFor(req, verdict.grant) };
 }
 
@@ -298,6 +307,11 @@ function formatDecision(d: Decision): string {
       `  the CA also adds those requested names EC2 confirms for the instance (not checked here): ${d.Request.Principals.join(', ')}`,
     );
   if (d.TargetAddress) lines.push(`target address: ${d.TargetAddress}`);
+  if (d.Accounts)
+    lines.push(
+      `unix accounts: ${d.Accounts.Users.join(', ') || '(none: lkp accounts on the host are locked or deleted)'}`,
+      `with sudo:     ${d.Accounts.Sudo.join(', ') || '(none)'}`,
+    );
   for (const j of d.Jumpboxes ?? [])
     lines.push(
       `jumpbox ${j.User}@${j.Address} (HostKeyAlias ${j.HostKeyAlias}) certificate:`,
@@ -308,9 +322,10 @@ function formatDecision(d: Decision): string {
 }
 
 function describeRequest(req: LkpAuthorizationRequest): string {
-  return req.Kind === 'LkpUserCertAuthorizationRequest'
-    ? `${req.From.Arn} as ${req.SshUsername} on ${req.RemoteInstanceArn}`
-    : `host certificate for ${req.HostInstanceArn}`;
+  if (req.Kind === 'LkpUserCertAuthorizationRequest')
+    return `${req.From.Arn} as ${req.SshUsername} on ${req.RemoteInstanceArn}`;
+  if (req.Kind === 'LkpAccountsAuthorizationRequest') return `unix accounts of ${req.HostInstanceArn}`;
+  return `host certificate for ${req.HostInstanceArn}`;
 }
 
 function formatCertificate(c: CertificatePlan): string[] {

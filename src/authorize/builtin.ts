@@ -2,6 +2,7 @@
  * The built-in policy used when no AUTHORIZATION_LAMBDA is configured (DESIGN §3.4): callers from
  * the allowed accounts may reach instances in the allowed accounts, with the default principals.
  */
+import { offeredGrant } from '../accounts/policy-answer.js';
 import { forbidden } from '../errors.js';
 import { personalAccountName } from '../posix-name.js';
 import { INSTANCE_ARN } from '../request.js';
@@ -44,6 +45,10 @@ export function builtinPolicy(allowedAccounts: readonly string[], opts: BuiltinP
       // Requested names are signed only once the CA can confirm them against EC2 (DESIGN §3.4);
       // until then a host certificate names the instance ARN alone.
       return { principals: [req.HostInstanceArn], criticalOptions: {}, extensions: [] };
+    },
+    async authorizeAccounts(req) {
+      // The deployer named the IAM groups (LKP_ACCOUNT_GROUPS, LKP_SUDO_GROUPS): that is the decision.
+      return offeredGrant(req);
     },
   };
 }

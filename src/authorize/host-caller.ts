@@ -4,7 +4,7 @@
  * the policy answers. Otherwise any role could obtain a certificate that impersonates any host.
  */
 import { forbidden } from '../errors.js';
-import type { InstanceRole } from '../ec2.js';
+import type { InstanceDirectory, InstanceRole } from '../ec2.js';
 import type { LkpIdentity } from '../protocol.js';
 import { INSTANCE_ARN } from '../request.js';
 
@@ -45,4 +45,15 @@ export function checkHostRole(who: LkpIdentity, hostInstanceArn: string, role: I
       `host certificates for ${hostInstanceArn} are issued only to its instance profile role ` +
         `${role.roleName} (id ${role.roleId}); ${caller}`,
     );
+}
+
+/** Both host rules of DESIGN §3.4 for a request about `hostInstanceArn` (Host and Accounts requests). */
+export async function checkHostIdentity(
+  who: LkpIdentity,
+  hostInstanceArn: string,
+  instances: InstanceDirectory | undefined,
+): Promise<void> {
+  checkHostCaller(who, hostInstanceArn);
+  // In the CA's account, the session's role must be the instance profile's role too.
+  if (instances) checkHostRole(who, hostInstanceArn, await instances.instanceRole(hostInstanceArn));
 }

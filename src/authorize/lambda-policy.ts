@@ -3,6 +3,7 @@
  * unchanged, and turns every way the call can go wrong into a PolicyError that names the fix.
  * The only module that calls Lambda on the CA's behalf.
  */
+import { parseAccountsPolicyResponse } from '../accounts/policy-answer.js';
 import { AnswerTooLarge, AwsServiceError } from '../aws/http-client.js';
 import { lambdaInvoker, type InvokeResult, type LambdaInvoker } from '../aws/lambda-invoke.js';
 import { LkpError } from '../errors.js';
@@ -37,6 +38,7 @@ export function lambdaPolicy(functionName: string, timeoutMs: number, client?: L
     name: `lambda:${functionName}`,
     authorizeUser: async (req) => parseUserPolicyResponse(await ask(req), req),
     authorizeHost: async (req) => parseHostPolicyResponse(await ask(req), req),
+    authorizeAccounts: async (req) => parseAccountsPolicyResponse(await ask(req), req),
   };
 }
 

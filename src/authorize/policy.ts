@@ -1,4 +1,9 @@
-import type { LkpHostCertAuthorizationRequest, LkpUserCertAuthorizationRequest } from '../protocol.js';
+import type { AccountsGrant } from '../accounts/policy-answer.js';
+import type {
+  LkpAccountsAuthorizationRequest,
+  LkpHostCertAuthorizationRequest,
+  LkpUserCertAuthorizationRequest,
+} from '../protocol.js';
 import type { Grant } from './grant.js';
 
 /**
@@ -9,4 +14,6 @@ export interface Policy {
   readonly name: string;
   authorizeUser(req: LkpUserCertAuthorizationRequest): Promise<Grant>;
   authorizeHost(req: LkpHostCertAuthorizationRequest): Promise<Grant>;
+  /** Which of the offered unix accounts the instance keeps; never more than offered. */
+  authorizeAccounts(req: LkpAccountsAuthorizationRequest): Promise<AccountsGrant>;
 }

@@ -63,12 +63,12 @@ const PERMIT_OPTIONS = Object.keys(PERMIT_EXTENSIONS) as PermitOption[];
 const OPTION_FIELDS = ['ForceCommand', 'SourceAddress', 'ValidForSeconds', ...PERMIT_OPTIONS] as const;
 
 /** One key of an answer object: `name` is its path as the policy spelled it, for messages. */
-interface Field {
+export interface Field {
   name: string;
   value: unknown;
 }
 
-const invalid = (message: string) => policyError(`policy answer: ${message}`);
+export const invalid = (message: string) => policyError(`policy answer: ${message}`);
 
 /** A user-certificate answer → Grant; throws Forbidden for a denial, PolicyError for anything malformed. */
 export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizationRequest): Grant {
@@ -115,7 +115,7 @@ export function parseHostPolicyResponse(raw: unknown, req: LkpHostCertAuthorizat
  * keys and a key given in both spellings are refused (fail closed, DESIGN §3.4). Keys whose value
  * is `undefined` (possible only for answers built in JavaScript, not parsed JSON) count as absent.
  */
-function readFields<K extends string>(
+export function readFields<K extends string>(
   raw: unknown,
   where: string,
   known: readonly K[],

@@ -100,7 +100,8 @@ beforeAll(async () => {
     'functionUrl=true',
     'functionUrlAuthType=NONE',
   ]);
-  withLeases = await slsPackage('leases', [`ingressGroups=${LEASE_GROUPS.join(',')}`]);
+  // Also the unix accounts settings: one package less to build.
+  withLeases = await slsPackage('leases', [`ingressGroups=${LEASE_GROUPS.join(',')}`, 'sudoGroups=admins']);
 }, 360_000);
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -231,18 +232,32 @@ describe('the packaged template', () => {
     }
   });
 
-  it('lets the CA read instance profiles of its own account and nothing else of IAM', () => {
+  it('lets the CA read instance profiles of its own account, and groups only when it manages accounts', () => {
     for (const variant of [plain, withPolicyAndUrl, withLeases]) {
       const iam = identityStatements(variant.template).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('iam:')),
       );
-      expect(iam).toHaveLength(1);
-      expect(actionsOf(iam[0]!)).toEqual(['iam:GetInstanceProfile']);
-      expect(resourcesOf(iam[0]!)).toEqual([
-        { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/*' },
-      ]);
-      expect(roleStatements(variant.template, 'CaRole')).toContainEqual(iam[0]);
+      const expected = [
+        ['iam:GetInstanceProfile', 'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/*'],
+        ...(variant === withLeases
+          ? [['iam:GetGroup', 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*']]
+          : []),
+      ];
+      expect(iam.map((s) => [actionsOf(s), resourcesOf(s)])).toEqual(
+        expected.map(([action, arn]) => [[action], [{ 'Fn::Sub': arn }]]),
+      );
+      for (const statement of iam)
+        expect(roleStatements(variant.template, 'CaRole')).toContainEqual(statement);
     }
+    const env = (
+      withLeases.template.Resources.CaLambdaFunction!.Properties as { Environment: { Variables: Json } }
+    ).Environment.Variables;
+    expect(env).toMatchObject({
+      LKP_ACCOUNT_GROUPS: '',
+      LKP_SUDO_GROUPS: 'admins',
+      LKP_ACCOUNT_GROUP_PREFIX: 'lkp_',
+      LKP_REMOVED_ACCOUNTS: 'lock',
+    });
   });
 
   it('lets the CA change only the configured lease groups, and the sweeper only revoke in them', () => {

@@ -159,6 +159,7 @@ describe('createCa: the pipeline', () => {
       name: 'always-yes',
       authorizeUser: async () => ({ principals: ['x'], criticalOptions: {}, extensions: [] }),
       authorizeHost: async () => ({ principals: [ARN], criticalOptions: {}, extensions: [] }),
+      authorizeAccounts: async () => ({ users: [], sudo: [] }),
     };
     const { ca, sign } = setup({ policy: yes });
     const { status, response } = await ca(
@@ -308,6 +309,7 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
       criticalOptions: {},
       extensions: [],
     }),
+    authorizeAccounts: async () => ({ users: [], sudo: [] }),
   };
 
   it('signs a port-forwarding-only certificate per jumpbox and passes the target address on', async () => {
@@ -407,6 +409,7 @@ describe('createCa: network leases', () => {
       ingress: { securityGroupId: 'sg-0123456789abcdef0', protocol: 'tcp' },
     }),
     authorizeHost: async () => Promise.reject(forbidden('no')),
+    authorizeAccounts: async () => Promise.reject(forbidden('no')),
   };
 
   it('is a PolicyError when the CA has no lease groups configured', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { desiredAccounts } from '../../src/accounts/desired.js';
 import {
-  desiredAccounts,
   planSync,
   sudoUsers,
   type LocalAccounts,

@@ -47,7 +47,11 @@ describe('parseRequest', () => {
   it.each([
     ['not an object', 'User', /request must be a JSON object/],
     ['an array', [user], /request must be a JSON object/],
-    ['an unknown Kind', { ...user, Kind: 'Admin' }, /Kind must be "User", "Host", "Info" or "Close"/],
+    [
+      'an unknown Kind',
+      { ...user, Kind: 'Admin' },
+      /Kind must be "User", "Host", "Info", "Close" or "Accounts"/,
+    ],
     ['Info with extra fields', { Kind: 'Info', X: 1 }, /unknown field\(s\) X/],
     ['an unknown field', { ...user, Principals: ['root'] }, /unknown field\(s\) Principals/],
     ['a non-string PublicKey', { ...user, PublicKey: 42 }, /PublicKey must be a string/],

@@ -29,7 +29,7 @@ describe('definePolicy input', () => {
   it.each([
     ['a non-object event', null, /the event must be a JSON object/],
     ['an array', [], /the event must be a JSON object/],
-    ['an unknown Kind', { ...user, Kind: 'User' }, /Kind must be "LkpUserCertAuthorizationRequest" or/],
+    ['an unknown Kind', { ...user, Kind: 'User' }, /Kind must be "LkpUserCertAuthorizationRequest", /],
     ['a missing From', userEvent(['From'], undefined), /From must be a JSON object/],
     ['an unknown identity Type', userEvent(['From', 'Type'], 'Root'), /From.Type must be one of/],
     ['a short account', userEvent(['From', 'Account'], '1234'), /From.Account must be a 12-digit account id/],
@@ -162,5 +162,46 @@ describe('deny', () => {
     } finally {
       info.mockRestore();
     }
+  });
+});
+
+describe('definePolicy: unix accounts (LkpAccountsAuthorizationRequest)', () => {
+  const accounts = {
+    Kind: 'LkpAccountsAuthorizationRequest',
+    From: host.From,
+    HostInstanceArn: INSTANCE_ARN,
+    Accounts: [
+      { User: 'bob', IamUser: 'bob', Groups: ['lkp_developers'], Sudo: true },
+      { User: 'carol', IamUser: 'carol', Groups: [], Sudo: false },
+    ],
+  };
+
+  it("keeps the CA's offer when the policy has no accounts rule (the deployer chose the groups)", async () => {
+    await expect(allowAll(accounts)).resolves.toEqual({ Authorized: true });
+  });
+
+  it('hands the request to the accounts rule and judges its answer like the CA', async () => {
+    const rule = vi.fn(() => ({ Authorized: true, Users: ['bob'], Sudo: [] }));
+    await expect(definePolicy({ accounts: rule })(accounts)).resolves.toEqual({
+      Authorized: true,
+      Users: ['bob'],
+      Sudo: [],
+    });
+    expect(rule).toHaveBeenCalledWith(accounts);
+    const widen = definePolicy({ accounts: () => ({ Authorized: true, Sudo: ['carol'] }) })(accounts);
+    await expect(widen).rejects.toThrow(PolicyAnswerError);
+    await expect(widen).rejects.toThrow(/Sudo\[0\] is not an account the CA offered sudo/);
+  });
+
+  it('refuses a malformed accounts request', async () => {
+    const bad = { ...accounts, Accounts: [{ User: '-rf', IamUser: 'x', Groups: [], Sudo: false }] };
+    await expect(allowAll(bad)).rejects.toThrow(/Accounts\[0\]\.User must be a POSIX user name/);
+  });
+
+  it('judgeAnswer gives the accounts the instance keeps', () => {
+    expect(judgeAnswer({ Authorized: true, Users: ['carol'] }, accounts as never)).toEqual({
+      allowed: true,
+      accounts: { users: ['carol'], sudo: [] },
+    });
   });
 });

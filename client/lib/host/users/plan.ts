@@ -3,31 +3,11 @@
  * created earlier (owned) → the actions that make the host match. lkp never touches a user or group
  * it did not create: a name taken by someone else is reported, not changed.
  */
-import { posixName } from '../../../../src/posix-name.js';
+import type { AccountGroups, Desired } from '../../../../src/accounts/desired.js';
 
-export interface SyncSettings {
-  /** IAM groups whose members get an account; each also becomes a local group `<prefix><name>`. */
-  iamGroups: readonly string[];
-  /** IAM groups whose members get an account and sudo (sudoers.d), without a local group. */
-  sudoGroups: readonly string[];
-  /** Prefix of the local groups made from IAM groups; default `lkp_`. */
-  groupPrefix: string;
+export interface SyncSettings extends AccountGroups {
   /** Delete users who left every group instead of locking them. */
   deleteRemoved: boolean;
-}
-
-export interface DesiredUser {
-  iamUser: string;
-  /** Local (prefixed) groups, sorted. */
-  groups: string[];
-  sudo: boolean;
-}
-
-export interface Desired {
-  users: Map<string, DesiredUser>;
-  /** Every local group the configured IAM groups map to, sorted. */
-  groups: string[];
-  warnings: string[];
 }
 
 export interface LocalUser {
@@ -63,38 +43,6 @@ export interface Plan {
   /** The ownership record without entries whose user or group no longer exists (apply adds to it). */
   owned: Owned;
   warnings: string[];
-}
-
-/** The local group an IAM group becomes. */
-export const localGroupName = (iamGroup: string, prefix: string) => posixName(`${prefix}${iamGroup}`);
-
-/** Members of the configured groups → the accounts and groups the host should have. */
-export function desiredAccounts(
-  members: ReadonlyMap<string, readonly string[]>,
-  settings: SyncSettings,
-): Desired {
-  const users = new Map<string, DesiredUser>();
-  const warnings: string[] = [];
-  const clashes = new Set<string>();
-  const add = (iamUser: string, group: string | undefined, sudo: boolean) => {
-    const name = posixName(iamUser);
-    const user = users.get(name) ?? { iamUser, groups: [], sudo: false };
-    // posixName is injective; two IAM users on one name means a hash collision: give it to neither.
-    if (user.iamUser !== iamUser) clashes.add(name);
-    if (group !== undefined && !user.groups.includes(group)) user.groups.push(group);
-    user.sudo ||= sudo;
-    users.set(name, user);
-  };
-  for (const g of settings.iamGroups)
-    for (const u of members.get(g) ?? []) add(u, localGroupName(g, settings.groupPrefix), false);
-  for (const g of settings.sudoGroups) for (const u of members.get(g) ?? []) add(u, undefined, true);
-  for (const name of clashes) {
-    users.delete(name);
-    warnings.push(`two IAM users map to the account ${name}; neither gets it`);
-  }
-  for (const user of users.values()) user.groups.sort();
-  const groups = [...new Set(settings.iamGroups.map((g) => localGroupName(g, settings.groupPrefix)))].sort();
-  return { users, groups, warnings };
 }
 
 export function planSync(

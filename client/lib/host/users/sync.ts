@@ -6,7 +6,8 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { loadOwnership, readLocalAccounts, saveOwnership } from './accounts.js';
 import { applyPlan, type ActionResult, type RunCommand } from './apply.js';
 import { listGroupMembers } from './iam.js';
-import { desiredAccounts, planSync, sudoUsers, type Action, type SyncSettings } from './plan.js';
+import { desiredAccounts } from '../../../../src/accounts/desired.js';
+import { planSync, sudoUsers, type Action, type SyncSettings } from './plan.js';
 import { installSudoers, renderSudoers, type SudoersOutcome } from './sudoers.js';
 
 export interface SyncOptions extends SyncSettings {
