@@ -141,7 +141,7 @@ async function issue(
     deps.config,
   );
   const signed = await createCertificate(template, deps.signer, deps.random);
-  const jumpboxes = await signJumpboxes(template, grant.jumpboxes ?? [], deps);
+  const jumpboxes = await signJumpboxes(template, grant.jumpboxes ?? [], grant.targetAddress, deps);
 
   record.principals = [...template.principals];
   record.serial = template.serial.toString();
@@ -245,15 +245,20 @@ async function openLease(
   });
 }
 
-/** One certificate per jumpbox for the same key: port forwarding only, so a bastion is a hop, not a shell. */
+/**
+ * One certificate per jumpbox for the same key: port forwarding only, so a bastion is a hop, not a
+ * shell; each names its next hop (the following jumpbox, or the target) for the bastion to enforce.
+ */
 async function signJumpboxes(
   main: CertificateTemplate,
   jumpboxes: readonly JumpboxGrant[],
+  targetAddress: string | undefined,
   deps: CaDeps,
 ): Promise<{ certificate: JumpboxCertificate; audit: AuditJumpbox }[]> {
   const signed = [];
-  for (const jumpbox of jumpboxes) {
-    const template = jumpboxTemplate(main, jumpbox, randomSerial(deps.random));
+  for (const [i, jumpbox] of jumpboxes.entries()) {
+    const nextHop = jumpboxes[i + 1]?.address ?? targetAddress;
+    const template = jumpboxTemplate(main, jumpbox, randomSerial(deps.random), nextHop);
     const cert = await createCertificate(template, deps.signer, deps.random);
     signed.push({
       certificate: {

@@ -76,16 +76,34 @@ export const JUMPBOX_CERTIFICATE_OPTIONS = {
   extensions: ['permit-port-forwarding'],
 } as const satisfies Pick<CertificateTemplate, 'criticalOptions' | 'extensions'>;
 
+/**
+ * Principals that tell a bastion set up by lkp what a jumpbox certificate is for (DESIGN §3.4):
+ * `lkp-jumpbox` marks it, `lkp-permitopen=<host>:<port>` names the next hop the policy routed it
+ * to. The bastion's principals command turns them into `restrict,port-forwarding,permitopen=…`;
+ * a jumpbox certificate without a next hop forwards nowhere there. They are names no login uses.
+ */
+export const JUMPBOX_MARKER_PRINCIPAL = 'lkp-jumpbox';
+export const PERMITOPEN_PRINCIPAL_PREFIX = 'lkp-permitopen=';
+
+/** `host`, `host:port` or `[ipv6]:port` (DESIGN §3.2) as sshd's permitopen wants it: always with a port. */
+export function permitOpenTarget(address: string): string {
+  if (address.startsWith('[') || /:\d+$/.test(address)) return address;
+  return `${address}:22`;
+}
+
 /** A jumpbox certificate: the main certificate's key and validity, the jumpbox's principals, port forwarding only (DESIGN §3.4). */
 export function jumpboxTemplate(
   main: CertificateTemplate,
   jumpbox: JumpboxGrant,
   serial: bigint,
+  /** Where this jumpbox forwards to: the next jumpbox's address, or the target's; unknown when the policy named none. */
+  nextHop: string | undefined,
 ): CertificateTemplate {
+  const route = nextHop === undefined ? [] : [`${PERMITOPEN_PRINCIPAL_PREFIX}${permitOpenTarget(nextHop)}`];
   return {
     ...main,
     serial,
-    principals: principals(jumpbox.principals),
+    principals: [...principals(jumpbox.principals), JUMPBOX_MARKER_PRINCIPAL, ...route],
     criticalOptions: { ...JUMPBOX_CERTIFICATE_OPTIONS.criticalOptions },
     extensions: [...JUMPBOX_CERTIFICATE_OPTIONS.extensions],
   };

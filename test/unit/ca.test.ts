@@ -327,7 +327,8 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
       },
     ]);
     const jump = parseCertificate(cert.Jumpboxes?.[0]?.Certificate ?? '');
-    expect(jump.principals).toEqual(['jump@bastion']);
+    // The bastion's principals command restricts forwarding to the routed target (DESIGN §3.4).
+    expect(jump.principals).toEqual(['jump@bastion', 'lkp-jumpbox', 'lkp-permitopen=10.0.0.5:22']);
     expect(jump.extensions).toEqual(['permit-port-forwarding']);
     // Extensions alone would still let it run a command on the bastion (test/e2e/jumpbox.test.ts).
     expect(jump.criticalOptions).toEqual({
@@ -337,8 +338,46 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
     expect(jump.serial.toString()).not.toBe(cert.Serial);
     expect(parseCertificate(cert.Certificate).criticalOptions).toEqual({ 'force-command': 'uptime' });
     expect(audit()[0]).toMatchObject({
-      jumpboxes: [{ address: 'bastion.example.com', principals: ['jump@bastion'] }],
+      jumpboxes: [
+        {
+          address: 'bastion.example.com',
+          principals: ['jump@bastion', 'lkp-jumpbox', 'lkp-permitopen=10.0.0.5:22'],
+        },
+      ],
     });
+  });
+
+  it('routes each jumpbox of a chain to the next hop, and one without a known target nowhere', async () => {
+    const chain = (targetAddress: string | undefined): Policy => ({
+      ...routed,
+      authorizeUser: async (req) => ({
+        principals: [`${req.SshUsername}@${req.RemoteInstanceArn}`],
+        criticalOptions: {},
+        extensions: [],
+        ...(targetAddress === undefined ? {} : { targetAddress }),
+        jumpboxes: [
+          {
+            address: 'outer.example.com:2222',
+            user: 'jump',
+            hostKeyAlias: 'outer',
+            principals: ['jump@outer'],
+          },
+          { address: '[fd00::5]:22', user: 'jump', hostKeyAlias: 'inner', principals: ['jump@inner'] },
+        ],
+      }),
+    });
+    const principalsOf = async (policy: Policy) => {
+      const { ca } = setup({ policy });
+      const { response } = await ca({ payload: userRequest() }, { transport: 'test' });
+      return ((response as CertResponse).Jumpboxes ?? []).map(
+        (j) => parseCertificate(j.Certificate).principals,
+      );
+    };
+    expect(await principalsOf(chain('db.internal'))).toEqual([
+      ['jump@outer', 'lkp-jumpbox', 'lkp-permitopen=[fd00::5]:22'],
+      ['jump@inner', 'lkp-jumpbox', 'lkp-permitopen=db.internal:22'],
+    ]);
+    expect((await principalsOf(chain(undefined)))[1]).toEqual(['jump@inner', 'lkp-jumpbox']);
   });
 
   it('passes the Instance Connect Endpoint the policy names on to the client', async () => {
