@@ -1,5 +1,5 @@
 /**
- * host/lib/accounts.sh on a temporary root with the real useradd/usermod/userdel/groupadd
+ * The host agent's unix accounts part (`lkp-host-agent accounts apply`) on a temporary root with the real useradd/usermod/userdel/groupadd
  * (`--prefix`) and visudo: the answers come from the CA's own code (src/accounts/answer.ts), so the
  * agent parses exactly what the CA sends. Never the machine's own /etc/passwd. Issue 15 items 2
  * and 3: removal cannot be dodged with a live process, and no uid is handed out twice.
@@ -12,11 +12,11 @@ import { accountsResponse } from '../../src/accounts/answer.js';
 import { desiredAccounts } from '../../src/accounts/desired.js';
 import { isRoot, makeAccountsRoot, readEtc } from '../../test/helpers/accounts-root.js';
 import { runProgram } from '../../test/helpers/run-node.js';
+import { AGENT } from './agent.js';
 
 // Every run forks shadow-utils a few times: slow on a busy machine.
 vi.setConfig({ testTimeout: 90_000 });
 
-const ACCOUNTS = join(import.meta.dirname, '..', 'lib', 'accounts.sh');
 const JANE = 'jane.doe.at.example.com';
 const hostPasswd = readFileSync('/etc/passwd', 'utf8');
 let root: string;
@@ -37,7 +37,7 @@ function answer(
 async function apply(json: string) {
   const file = join(root, 'answer.json');
   writeFileSync(file, json);
-  return runProgram('/bin/bash', [ACCOUNTS, 'apply', file], {
+  return runProgram('/bin/bash', [AGENT, 'accounts', 'apply', file], {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LKP_HOST_ROOT: root },
     timeout: 60_000,
   });
@@ -71,10 +71,10 @@ afterEach(() => {
   expect(readFileSync('/etc/passwd', 'utf8')).toBe(hostPasswd);
 });
 
-describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and visudo)', () => {
+describe.skipIf(!isRoot)('lkp-host-agent accounts apply (needs root for useradd --prefix and visudo)', () => {
   it('creates accounts, lkp groups and a visudo-checked sudo rule by uid, with ids from its counter', async () => {
     const run = await apply(answer({ developers: ['jane.doe@example.com', 'bob'], admins: ['bob'] }));
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toContain(`created user ${JANE} (uid 1003)`);
     expect(run.code).toBe(0);
     expect(line('passwd', JANE)).toMatch(new RegExp(`^${JANE}:x:\\d+:\\d+:lkp:/home/${JANE}:/bin/bash$`));
     expect(shadowOf(JANE)[1]).toBe('*'); // no password, not locked
@@ -106,7 +106,7 @@ describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and
     await apply(answer({ developers: ['jane.doe@example.com', 'bob'], admins: ['bob'] }));
     const run = await apply(answer({ developers: ['jane.doe@example.com'], admins: [] }));
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('locked user bob (left the IAM groups)');
+    expect(run.stderr).toContain('locked user bob (left the IAM groups)');
     expect(shadowOf('bob')[1]).toBe('!*'); // password locked
     expect(shadowOf('bob')[7]).toBe('1'); // account expired since 1970-01-02
     expect(membersOf('lkp_developers')).toEqual([JANE]);
@@ -127,8 +127,8 @@ describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and
 
     const pending = await apply(answer({ developers: ['carol'], admins: [] }, 'delete'));
     expect(pending.code).toBe(1);
-    expect(pending.stdout).toContain('locked user bob (left the IAM groups)');
-    expect(pending.stdout).toContain(
+    expect(pending.stderr).toContain('locked user bob (left the IAM groups)');
+    expect(pending.stderr).toContain(
       'locked, delete pending: bob still has processes; retried on the next run',
     );
     expect(shadowOf('bob')[1]).toBe('!*');
@@ -139,13 +139,13 @@ describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and
 
     const again = await apply(answer({ developers: ['carol'], admins: [] }, 'delete'));
     expect(again.code).toBe(1);
-    expect(again.stdout).toContain('locked, delete pending: bob');
+    expect(again.stderr).toContain('locked, delete pending: bob');
 
     session.kill('SIGKILL');
     await new Promise((ok) => session.once('exit', ok));
     const done = await apply(answer({ developers: ['carol'], admins: [] }, 'delete'));
     expect(done.code).toBe(0);
-    expect(done.stdout).toContain('deleted user bob (left the IAM groups)');
+    expect(done.stderr).toContain('deleted user bob (left the IAM groups)');
     expect(line('passwd', 'bob')).toBeUndefined();
     expect(state()).not.toContain('user bob ');
   });
@@ -183,7 +183,7 @@ describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and
         groupPrefix: 'lkp_',
       }),
     );
-    expect(run.stdout).toContain(
+    expect(run.stderr).toContain(
       'warning: user ec2-user exists but was not created by lkp; leaving it alone',
     );
     expect(line('passwd', 'ec2-user')).toBe(before[0]?.split('\n')[1]);
@@ -210,7 +210,9 @@ describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and
     const before = ['passwd', 'group', 'shadow'].map((f) => readEtc(root, f));
     const run = await apply(mangle(json));
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/is not an Accounts answer of the CA \(nothing was changed\)/);
+    expect(run.stderr).toMatch(
+      /unix accounts: .* is not an Accounts answer of the CA \(nothing was changed\)/,
+    );
     expect(['passwd', 'group', 'shadow'].map((f) => readEtc(root, f))).toEqual(before);
   });
 
@@ -224,8 +226,8 @@ describe.skipIf(!isRoot)('accounts.sh apply (needs root for useradd --prefix and
       `${JSON.stringify({ version: 1, users: { bob: { iamUser: 'bob' } }, groups: ['lkp_developers'] }, null, 2)}\n`,
     );
     const run = await apply(answer({ developers: [], admins: [] }));
-    expect(run.stdout).toContain('took over 1 accounts and 1 groups');
-    expect(run.stdout).toContain('locked user bob (left the IAM groups)');
+    expect(run.stderr).toContain('took over 1 accounts and 1 groups');
+    expect(run.stderr).toContain('locked user bob (left the IAM groups)');
     expect(state()).toContain(`next-id ${bobUid + 1}\n`);
   });
 });
