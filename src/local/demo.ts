@@ -1,12 +1,16 @@
 /**
- * The demo of `npm start`: an instance gets a host certificate, a user gets a user certificate
- * for a fresh key, and the system ssh logs in to a real sshd with it; then a certificate for
+ * The demo of `npm start`: the demo instance gets a host certificate and an sshd; then, as a person
+ * would, the everyday path runs from a throwaway HOME with the built `lkp` — `lkp setup`, `lkp ssh
+ * <Name tag>`, plain `ssh <instance id>`, `scp` — against that real sshd; then a certificate for
  * another unix user is refused. Each step is printed.
  */
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
-import { sshArgs, type SshLogin } from '../../client/lib/ssh-args.js';
+import type { InfoResponse } from '../protocol.js';
+import type { DemoPolicy } from './demo-policy.js';
+import { everydayLines, runInThrowawayHome } from './everyday.js';
 import {
   loginFor,
   requestUserCertificate,
@@ -15,56 +19,113 @@ import {
   type LocalInstance,
 } from './instance.js';
 import { describeCertificate, generateKeyPair } from './openssh.js';
-import { LOCAL_INSTANCE_ARN, type LocalStack } from './stack.js';
+import {
+  builtFile,
+  LOCAL_INSTANCE_ARN,
+  LOCAL_INSTANCE_ID,
+  LOCAL_INSTANCE_NAME,
+  type LocalStack,
+} from './stack.js';
 
 export interface DemoResult {
   instance: LocalInstance;
-  login: SshLogin;
+  /** The everyday path, as run: what `--keep-running` prints. */
+  lines: string[];
 }
 
-export async function runDemo(stack: LocalStack, say: (line: string) => void): Promise<DemoResult> {
-  const loginUser = userInfo().username;
+/** The unix user the demo logs in as (this machine's sshd serves real accounts), and one it must not. */
+export function demoLogins(): { login: string; otherUser: string } {
+  const login = userInfo().username;
+  return { login, otherUser: login === 'ec2-user' ? 'admin' : 'ec2-user' };
+}
+
+export async function runDemo(
+  stack: LocalStack,
+  policy: DemoPolicy,
+  say: (line: string) => void,
+): Promise<DemoResult> {
+  const { login, otherUser } = demoLogins();
   const info = await fetchCaInfo(stack.caUrl);
   say(`CA public key: ${info.CaPublicKeys[0]}`);
 
+  const instance = await setUpDemoHost(stack, info, login, say);
+  // The sshd listens on a random port: the policy sends lkp there (TargetAddress host:port).
+  const address = `127.0.0.1:${instance.sshd.port}`;
+  policy.setTargetAddress(address);
+  say(`The access policy sends ${stack.user.arn} to ${address} as ${login} or ${otherUser}`);
+
+  const lines = everydayLines({
+    caUrl: stack.caUrl,
+    ec2Url: stack.ec2.url,
+    region: stack.ec2.region,
+    credentials: stack.user.credentials,
+    login,
+    nameTag: LOCAL_INSTANCE_NAME,
+    instanceId: LOCAL_INSTANCE_ID,
+  });
+  const home = join(stack.dir, 'home');
+  mkdirSync(home);
+  say(`As ${stack.user.arn}, from a throwaway HOME (${home}), with the built lkp:`);
+  const run = await runInThrowawayHome(lines, {
+    home,
+    path: [lkpBinDir(stack.dir), dirname(process.execPath)],
+    onLine: (line) => say(`    ${line}`),
+  });
+  if (run.code !== 0)
+    throw new Error(`the everyday path failed (exit ${run.code})\nsshd log:\n${instance.sshd.log()}`);
+
+  await refuseOtherUser(stack, info, instance, login, otherUser, say);
+  return { instance, lines };
+}
+
+/**
+ * The host side: the demo instance asks for its host certificate with its role session, and an
+ * sshd presents it and trusts the CA for user logins. One function, so the host agent can take its place.
+ */
+async function setUpDemoHost(
+  stack: LocalStack,
+  info: InfoResponse,
+  login: string,
+  say: (line: string) => void,
+): Promise<LocalInstance> {
   say(`Instance ${LOCAL_INSTANCE_ARN} asks for a host certificate as ${stack.host.arn}`);
-  const instance = await startLocalInstance(stack, info, loginUser);
+  const instance = await startLocalInstance(stack, info, login);
+  stack.adopt(instance.sshd);
   say(summary(await describeCertificate(instance.hostCertificatePath)));
   say(
     `sshd listening on 127.0.0.1:${instance.sshd.port}, trusting the CA for users and presenting its host certificate`,
   );
+  return instance;
+}
 
-  say(`${stack.user.arn} asks for a certificate to log in as ${loginUser} on ${LOCAL_INSTANCE_ARN}`);
-  const userKey = await generateKeyPair(stack.dir, 'id_ed25519');
-  const { certificatePath } = await requestUserCertificate(stack, info, userKey, loginUser);
-  say(summary(await describeCertificate(certificatePath)));
-
-  const login = loginFor(instance, loginUser, userKey.privatePath, certificatePath);
-  const command = ['echo', `"logged in as $(whoami) on $(hostname) with an lkp certificate"`];
-  say(`$ ssh ${sshArgs(login, command).join(' ')}`);
-  const outcome = await trySsh(login, command);
-  if (!outcome.ok) throw new Error(`ssh failed: ${outcome.stderr.trim()}\nsshd log:\n${instance.sshd.log()}`);
-  say(`    ${outcome.stdout.trim()}`);
-
-  // The principal names the login, so a certificate for another unix user must not get in.
-  const otherUser = loginUser === 'ec2-user' ? 'admin' : 'ec2-user';
-  const other = await requestUserCertificate(
-    stack,
-    info,
-    userKey,
-    otherUser,
-    join(stack.dir, 'other-user-cert.pub'),
-  );
+/** The principal names the login, so a certificate for another unix user must not get in. */
+async function refuseOtherUser(
+  stack: LocalStack,
+  info: InfoResponse,
+  instance: LocalInstance,
+  login: string,
+  otherUser: string,
+  say: (line: string) => void,
+): Promise<void> {
+  const key = await generateKeyPair(stack.dir, 'id_ed25519');
+  const other = await requestUserCertificate(stack, info, key, otherUser);
   say(
-    `A certificate for ${otherUser} (principal ${other.cert.Principals.join(', ')}) tries to log in as ${loginUser}`,
+    `A certificate for ${otherUser} (principal ${other.cert.Principals.join(', ')}) tries to log in as ${login}`,
   );
-  const refused = await trySsh({ ...login, certificatePath: other.certificatePath }, ['true']);
+  const refused = await trySsh(loginFor(instance, login, key.privatePath, other.certificatePath), ['true']);
   if (refused.ok)
     throw new Error(
-      `sshd accepted a certificate for ${otherUser} as ${loginUser}: the principal check is broken`,
+      `sshd accepted a certificate for ${otherUser} as ${login}: the principal check is broken`,
     );
   say(`    refused by sshd, as it must be: ${refused.stderr.trim().split('\n').pop() ?? ''}`);
-  return { instance, login };
+}
+
+/** A folder holding `lkp` → the built bundle, for PATH: the lines say `lkp`, as a person types it. */
+function lkpBinDir(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  symlinkSync(builtFile('lkp.cjs'), join(bin, 'lkp'));
+  return bin;
 }
 
 /** The lines of `ssh-keygen -L` a person wants to see. */

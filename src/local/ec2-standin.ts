@@ -3,7 +3,8 @@
  * list, and the security group rule calls of network leases (DescribeSecurityGroupRules,
  * AuthorizeSecurityGroupIngress, ModifySecurityGroupRules, RevokeSecurityGroupIngress) over local
  * groups. The CA reaches it through AWS_ENDPOINT_URL_EC2, so src/ec2.ts and src/ingress/ run
- * unchanged; requests must be SigV4-signed (service `ec2`) with the credentials the stand-in generated.
+ * unchanged; requests must be SigV4-signed (service `ec2`) with the credentials the stand-in generated
+ * or those of a caller it was told about (the local user, whose `lkp` looks instances up).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -53,7 +54,7 @@ export interface Ec2Standin {
   url: string;
   region: string;
   account: string;
-  /** The only credentials the stand-in accepts. */
+  /** The stand-in's own credentials (the CA's role); `callers` are accepted too. */
   credentials: SigningCredentials;
   /** Every HTTP request received, valid or not. */
   requestCount(): number;
@@ -114,6 +115,8 @@ class Ec2Fault extends Error {
   }
 }
 
+type CredentialLookup = (accessKeyId: string) => SigningCredentials | undefined;
+
 interface Filter {
   name: string;
   values: string[];
@@ -126,19 +129,22 @@ export async function startEc2Standin(opts: {
   port?: number;
   /** The credentials to accept; default: fresh ones (see `credentials` on the result). */
   credentials?: SigningCredentials;
+  /** More callers whose signatures are accepted, as AWS accepts any valid key and leaves the rest to IAM. */
+  callers?: readonly SigningCredentials[];
   /** Instance id → the error any request naming it gets (e.g. a CA role without ec2:DescribeInstances). */
   failures?: Readonly<Record<string, Ec2FailureCode>>;
   /** Local security groups for network leases; default none. */
   securityGroups?: readonly LocalSecurityGroup[];
 }): Promise<Ec2Standin> {
   const credentials = opts.credentials ?? localCredentials();
+  const accepted = new Map([credentials, ...(opts.callers ?? [])].map((c) => [c.accessKeyId, c]));
   const state: State = {
     instances: checkInstances(opts.instances),
     groups: checkSecurityGroups(opts.securityGroups ?? []),
   };
   const server = await startStandinServer({
     port: opts.port,
-    handle: async (req, res) => send(res, 200, await answer(req, opts, credentials, state)),
+    handle: async (req, res) => send(res, 200, await answer(req, opts, (id) => accepted.get(id), state)),
     fail: (_req, res, e) => {
       const fault =
         e instanceof Ec2Fault ? e : new Ec2Fault(500, 'InternalError', 'internal error in the EC2 stand-in');
@@ -195,7 +201,7 @@ type Options = { region: string; account: string; failures?: Readonly<Record<str
 async function answer(
   req: IncomingMessage,
   opts: Options,
-  credentials: SigningCredentials,
+  credentials: CredentialLookup,
   state: State,
 ): Promise<string> {
   if (req.method !== 'POST' || req.url !== '/') {
@@ -266,7 +272,7 @@ function checkSignature(
   req: IncomingMessage,
   body: Buffer,
   region: string,
-  credentials: SigningCredentials,
+  credentials: CredentialLookup,
 ): void {
   const verdict = verifyStandinSignature(req, body, {
     region,

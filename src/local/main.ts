@@ -1,11 +1,13 @@
 /**
  * `npm start`: the whole system on loopback with no AWS account (DESIGN §6). Runs the demo,
- * then keeps the stack up for you to try (on a terminal) or exits (when not on a terminal, as in CI).
+ * then keeps the stack up for you to try (on a terminal, or with --keep-running) or exits (when
+ * not on a terminal, as in CI). SIGINT, SIGTERM and SIGHUP stop everything it started.
  */
 import { join } from 'node:path';
-import { runDemo } from './demo.js';
+import { demoLogins, runDemo } from './demo.js';
+import { demoPolicy } from './demo-policy.js';
 import { findSshd } from './openssh.js';
-import { LOCAL_INSTANCE_ARN, startLocalStack } from './stack.js';
+import { builtFile, LOCAL_INSTANCE_ARN, LOCAL_USER_ARN, startLocalStack, type LocalStack } from './stack.js';
 
 const args = new Set(process.argv.slice(2));
 const keepRunning = args.has('--keep-running') || (process.stdout.isTTY === true && !args.has('--exit'));
@@ -19,27 +21,45 @@ if (findSshd() === undefined) {
   process.exit(1);
 }
 
-step(1, 'Starting the local stack on 127.0.0.1: stand-ins for STS, KMS and EC2, and `lkp-ca serve`');
+const { login, otherUser } = demoLogins();
+const policy = demoPolicy({
+  userArn: LOCAL_USER_ARN,
+  instanceArn: LOCAL_INSTANCE_ARN,
+  logins: [login, otherUser],
+});
+
+step(
+  1,
+  'Starting the local stack on 127.0.0.1: stand-ins for STS, KMS, EC2, IAM and Lambda (the access policy), and `lkp-ca serve`',
+);
 // The KMS stand-in keeps its keys here, so the CA key (and any trust you configured) survives restarts.
 const stateDir = join(process.cwd(), '.lkp-local', 'kms');
-const stack = await startLocalStack({ stateDir });
-say(`    STS ${stack.sts.url}   KMS ${stack.kms.url}   EC2 ${stack.ec2.url}`);
-say(`    CA  ${stack.caUrl}  (key alias/lkp-ca in the KMS stand-in, state in ${stateDir})`);
+const starting = startLocalStack({ stateDir, policyModule: policy.handler });
+
+// Whatever has started by then (stand-ins, the CA process, sshd) is stopped, whichever signal comes.
 let stopping = false;
 const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
-  await demo?.instance.sshd.close();
-  await stack.close();
+  await (await starting.catch(() => undefined))?.close();
   process.exit(code);
 };
-process.once('SIGINT', () => void shutdown(0));
-process.once('SIGTERM', () => void shutdown(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void shutdown(0));
 
-let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
+let stack: LocalStack;
+try {
+  stack = await starting;
+} catch (e) {
+  process.stderr.write(`\nThe local stack did not start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}
+say(`    STS ${stack.sts.url}   KMS ${stack.kms.url}   EC2 ${stack.ec2.url}   Lambda ${stack.lambda?.url}`);
+say(`    CA  ${stack.caUrl}  (key alias/lkp-ca in the KMS stand-in, state in ${stateDir})`);
+
+let lines: string[] = [];
 try {
   let n = 2;
-  demo = await runDemo(stack, (line) => (/^\s/.test(line) ? say(line) : step(n++, line)));
+  ({ lines } = await runDemo(stack, policy, (line) => (/^\s/.test(line) ? say(line) : step(n++, line))));
 } catch (e) {
   process.stderr.write(`\nThe demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
   process.stderr.write(`CA log:\n${stack.caOutput()}\n`);
@@ -47,21 +67,20 @@ try {
 }
 
 say(
-  '\nSuccess: a short-lived certificate from lkp logged in to a real sshd, and the host was verified by its certificate.',
+  '\nSuccess: lkp setup, lkp ssh, plain ssh and scp logged in to a real sshd with short-lived certificates, and the host was verified by its certificate.',
 );
-if (keepRunning && demo) {
-  const c = stack.user.credentials;
-  say('\nThe stack keeps running. Try it yourself, as alice (the stand-in STS knows her keys):');
+if (keepRunning) {
+  say(`\nThe stack keeps running as PID ${process.pid}: Ctrl-C or \`kill ${process.pid}\` stops it.`);
+  say(`Try the everyday path yourself, as alice (the stand-ins accept her keys), in a new shell:`);
   say(
-    `  export LKP_CA_URL=${stack.caUrl} AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
+    `# lkp not on your PATH? npm pack && npm install -g ./lkp-*.tgz   (or: alias lkp='node ${builtFile('lkp.cjs')}')`,
   );
+  say('');
+  for (const line of lines) say(`    ${line}`);
+  say('');
   say(
-    `  ssh-keygen -t ed25519 -N '' -f /tmp/lkp-try && npx lkp cert --key /tmp/lkp-try.pub --user ${demo.login.user} \\`,
+    '`lkp setup` adds an Include line to your ~/.ssh/config and writes ~/.lkp; `lkp setup --uninstall` removes them.',
   );
-  say(`    --instance ${LOCAL_INSTANCE_ARN}`);
-  say(`  ssh -i /tmp/lkp-try -o UserKnownHostsFile=${demo.instance.knownHostsPath} \\`);
-  say(`    -o HostKeyAlias=${LOCAL_INSTANCE_ARN} -p ${demo.instance.sshd.port} ${demo.login.user}@127.0.0.1`);
-  say('Press Ctrl-C to stop.');
 } else {
   say('(not on a terminal: stopping; run `npm start -- --keep-running` to keep the stack up)');
   await shutdown(0);

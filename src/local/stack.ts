@@ -17,7 +17,7 @@ import { localCredentials } from './credentials.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from './ec2-standin.js';
 import { startIamStandin, type IamStandin, type LocalRole } from './iam-standin.js';
 import { startKmsStandin, type KmsStandin } from './kms-standin.js';
-import { startLambdaStandin, type LambdaStandin } from './lambda-standin.js';
+import { startLambdaStandin, type LambdaStandin, type StandinHandler } from './lambda-standin.js';
 import { generateKeyPair } from './openssh.js';
 import {
   startStsStandin,
@@ -31,6 +31,9 @@ export const LOCAL_ACCOUNT = '111122223333';
 export const LOCAL_SERVER_ID = 'lkp-local';
 export const LOCAL_INSTANCE_ID = 'i-0123456789abcdef0';
 export const LOCAL_INSTANCE_ARN = `arn:aws:ec2:${LOCAL_REGION}:${LOCAL_ACCOUNT}:instance/${LOCAL_INSTANCE_ID}`;
+export const LOCAL_INSTANCE_NAME = 'lkp-demo';
+/** The IAM user who asks for user certificates (`user` of the stack). */
+export const LOCAL_USER_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice`;
 
 /** The demo instance's instance profile and its role: the `host` principal is a session of that role (DESIGN §3.4). */
 export const LOCAL_INSTANCE_PROFILE = 'lkp-demo-instance';
@@ -48,7 +51,7 @@ export const LOCAL_INSTANCES: readonly LocalInstance[] = [
     instanceId: LOCAL_INSTANCE_ID,
     privateIp: '127.0.0.1',
     privateDnsName: 'localhost',
-    tags: { Name: 'lkp-demo' },
+    tags: { Name: LOCAL_INSTANCE_NAME },
     instanceProfileArn: `arn:aws:iam::${LOCAL_ACCOUNT}:instance-profile/${LOCAL_INSTANCE_PROFILE}`,
   },
 ];
@@ -77,6 +80,8 @@ export interface LocalStack {
   host: LocalPrincipal;
   /** Every line the CA wrote on stdout (its audit log). */
   caOutput(): string;
+  /** Stops `service` when the stack closes (before what started earlier), e.g. the demo's sshd. */
+  adopt<T extends { close(): Promise<void> }>(service: T): T;
   close(): Promise<void>;
 }
 
@@ -87,8 +92,11 @@ export interface LocalStackOptions {
   extraPrincipals?: LocalPrincipalSpec[];
   /** Where the CA key lives: the KMS stand-in (default, as deployed) or an OpenSSH key file. */
   caKey?: 'kms' | 'file';
-  /** Absolute path of a built policy module (exporting `handler`) to run as AUTHORIZATION_LAMBDA; default: the built-in policy. */
-  policyModule?: string;
+  /**
+   * The policy to run as AUTHORIZATION_LAMBDA: the absolute path of a built module exporting
+   * `handler`, or a handler (the demo's); default: the built-in policy.
+   */
+  policyModule?: string | StandinHandler;
   /** Folder for the KMS stand-in's keys; reuse it to keep the CA key across runs. Default: inside `dir`. */
   stateDir?: string;
 }
@@ -111,7 +119,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       startStsStandin({
         region: LOCAL_REGION,
         principals: [
-          { arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice` },
+          { arn: LOCAL_USER_ARN },
           {
             arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${LOCAL_INSTANCE_ROLE.roleName}/${LOCAL_INSTANCE_ID}`,
             roleId: LOCAL_INSTANCE_ROLE.roleId,
@@ -136,6 +144,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         instances: LOCAL_INSTANCES,
         securityGroups: [{ groupId: LOCAL_SECURITY_GROUP }],
         credentials,
+        // The user's `lkp` looks instances up by id and Name tag with their own keys.
+        callers: [user.credentials],
       }),
     );
     const iam = await started(
@@ -187,6 +197,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       user,
       host,
       caOutput: ca.output,
+      adopt: (service) => {
+        cleanups.push(() => service.close());
+        return service;
+      },
       close,
     };
   } catch (e) {

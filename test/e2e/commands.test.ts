@@ -1,4 +1,4 @@
-/** The commands a person runs, as built: `lkp-ca serve`, `npm start`'s local stack and `lkp`. */
+/** The commands a person runs, as built: `lkp-ca serve` and `lkp` (`npm start`: local-stack.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCertificate, generateKeyPair } from '../../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
@@ -38,17 +38,6 @@ describe('lkp-ca serve', () => {
       'LKP_USER_CERT_TTL',
     ])
       expect(stdout).toContain(name);
-  });
-});
-
-describe('npm start (the local stack demo)', () => {
-  it('logs in to a real sshd with a certificate and shows another user refused', async () => {
-    const { code, stdout, stderr } = await runNode(['dist/src/local/main.js', '--exit']);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/logged in as \S+ on \S+ with an lkp certificate/);
-    expect(stdout).toMatch(/refused by sshd, as it must be: .*Permission denied/);
-    expect(stdout).toMatch(/Success:/);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localCredentials } from '../../src/local/credentials.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from '../../src/local/ec2-standin.js';
 import type { SigningCredentials } from '../../src/local/sigv4-verify.js';
 import { sendRaw } from '../helpers/raw-http.js';
@@ -292,6 +293,36 @@ describe('EC2 stand-in: SigV4', () => {
       name: 'AuthFailure',
     });
     client.destroy();
+  });
+
+  it("accepts a caller it was told about (the local user's lkp), and only with that caller's secret", async () => {
+    const alice = localCredentials();
+    const withCaller = await startEc2Standin({
+      region: REGION,
+      account: ACCOUNT,
+      instances: INSTANCES,
+      callers: [alice],
+    });
+    try {
+      const client = (credentials: SigningCredentials) =>
+        new EC2Client({ region: REGION, endpoint: withCaller.url, credentials, maxAttempts: 1 });
+      const asAlice = client(alice);
+      const out = await asAlice.send(new DescribeInstancesCommand({ InstanceIds: [DB] }));
+      expect(out.Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress).toBe('10.0.0.7');
+      const forged = client({ ...alice, secretAccessKey: withCaller.credentials.secretAccessKey });
+      await expect(forged.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({
+        name: 'AuthFailure',
+      });
+      const own = client(withCaller.credentials);
+      expect((await own.send(new DescribeInstancesCommand({ InstanceIds: [DB] }))).Reservations).toHaveLength(
+        1,
+      );
+      for (const c of [asAlice, forged, own]) c.destroy();
+    } finally {
+      await withCaller.close();
+    }
+    // The suite's stand-in was told about no caller: alice's key is a stranger there.
+    expect(errorCode((await post(describeBody(), { credentials: alice })).body)).toBe('AuthFailure');
   });
 
   it('refuses an unknown access key, another region and another service', async () => {
