@@ -3,7 +3,16 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { caTransport } from '../lib/ca-transport.js';
-import { type CaEndpoint, checkProfileName, DEFAULT_PROFILE, DEFAULT_USER, lkpPaths } from '../lib/config.js';
+import {
+  type CaEndpoint,
+  type CaProfile,
+  checkProfileName,
+  DEFAULT_PROFILE,
+  DEFAULT_USER,
+  lkpPaths,
+  readConfig,
+} from '../lib/config.js';
+import { checkHostPattern } from '../lib/ssh-config.js';
 import { checkUser } from '../lib/targets.js';
 
 interface SetupOptions {
@@ -16,13 +25,11 @@ interface SetupOptions {
   hostPattern: string[];
   defaultUser: string;
   makeDefault?: boolean;
+  refreshCa?: boolean;
   uninstall?: boolean;
   purge?: boolean;
   json?: boolean;
 }
-
-/** ssh pattern-list entries: no spaces, quotes, commas or negation (they are joined into one list). */
-const HOST_PATTERN = /^[A-Za-z0-9*?][A-Za-z0-9*?._:/+=-]{0,127}$/;
 
 export const setupCommand = new Command('setup')
   .description(
@@ -48,29 +55,41 @@ export const setupCommand = new Command('setup')
   )
   .option('--default-user <name>', 'login when none is given', DEFAULT_USER)
   .option('--make-default', 'make this profile the default one (the first profile always is)')
+  .option(
+    '--refresh-ca',
+    "fetch the profile's CA keys again, show them and trust them (after a CA key rotation); nothing else changes",
+  )
   .option('--uninstall', 'remove what lkp setup added (all profiles, or just --profile-name when given)')
   .option('--purge', 'with --uninstall: remove the keys too')
   .option('--json', 'print what was done as JSON')
   .addHelpText(
     'after',
     `
-Writes ~/.lkp/config, ~/.lkp/known_hosts (@cert-authority lines for the CA keys),
-~/.lkp/ssh_config, and one "Include" line at the top of ~/.ssh/config (a backup of the
+Writes ~/.lkp/config, ~/.lkp/known_hosts.d/<profile> (@cert-authority lines for this
+profile's CA keys, used for this profile's hosts only; the keys and their fingerprints are
+printed), ~/.lkp/ssh_config, and one "Include" line at the top of ~/.ssh/config (a backup of the
 original is kept once as ~/.ssh/config.lkp-backup). Running it again is safe.
 
 Examples:
   lkp setup --url https://abc123.lambda-url.us-east-1.on.aws/
   lkp setup --function lkp-ca --region eu-west-1 --aws-profile work
   lkp setup --profile-name prod --url https://… --iam --host-pattern 'prod-*'
+  lkp setup --profile-name prod --refresh-ca   # after the CA published a new key
   ssh ec2-user@i-0123456789abcdef0        # then: plain ssh, scp, rsync, git
   lkp setup --uninstall`,
   )
   .action(async (opts: SetupOptions, command: Command) => {
     // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
-    const [{ fetchCaInfo }, { resolveCredentials }, { installProfile, uninstall }] = await Promise.all([
+    const [
+      { fetchCaInfo },
+      { resolveCredentials },
+      { installProfile, uninstall },
+      { checkCaPublicKeys, fingerprintOfLine, untrustedKeys },
+    ] = await Promise.all([
       import('../lib/certificates.js'),
       import('../lib/credentials.js'),
       import('../lib/install.js'),
+      import('../lib/ca-keys.js'),
     ]);
     const paths = lkpPaths();
     const name = checkProfileName(opts.profileName);
@@ -89,36 +108,28 @@ Examples:
       );
       return;
     }
-    const endpoint = await endpointFrom(opts);
-    const patterns = opts.hostPattern.map((p) => {
-      if (!HOST_PATTERN.test(p))
-        throw new CliError(
-          `invalid --host-pattern "${p}"`,
-          EXIT.usage,
-          'use one ssh pattern per flag, e.g. --host-pattern "web-*"',
-        );
-      return p;
-    });
-    const transport = caTransport(endpoint, {
-      ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
-      credentials: () => resolveCredentials(opts.awsProfile ? { profile: opts.awsProfile } : {}),
+    // Checked before anything is asked or written.
+    const patterns = opts.hostPattern.map(checkHostPattern);
+    const before = readConfig(paths).profiles[name];
+    const settings = opts.refreshCa ? storedSettings(opts, name, before) : await settingsFrom(opts, patterns);
+    const transport = caTransport(settings.ca, {
+      ...(settings.awsProfile ? { awsProfile: settings.awsProfile } : {}),
+      credentials: () => resolveCredentials(settings.awsProfile ? { profile: settings.awsProfile } : {}),
     });
     const info = await fetchCaInfo(transport);
-    if (!Array.isArray(info.CaPublicKeys) || info.CaPublicKeys.length === 0)
-      throw new CliError(`the CA at ${transport.where} published no CA keys`, EXIT.unreachable);
+    // Network input: every value must be one public key before any of it is written.
+    const caKeys = checkCaPublicKeys(info.CaPublicKeys, transport.where);
+    const added = untrustedKeys(caKeys, before?.caPublicKeys ?? []);
+    const dropped = (before?.caPublicKeys ?? []).filter(
+      (line) => !caKeys.some((k) => k.fingerprint === fingerprintOfLine(line)),
+    );
     const result = installProfile(
       paths,
       name,
-      {
-        ca: endpoint,
-        ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
-        ...(opts.region ? { region: opts.region } : {}),
-        hostPatterns: patterns,
-        defaultUser: checkUser(opts.defaultUser),
-        caPublicKeys: info.CaPublicKeys,
-      },
+      { ...settings, caPublicKeys: caKeys.map((k) => k.line) },
       { makeDefault: opts.makeDefault ?? false, lkpCommand },
     );
+    const knownHosts = paths.knownHosts(name);
     report(
       opts,
       {
@@ -126,19 +137,58 @@ Examples:
         default: result.config.default,
         ca: transport.where,
         serverId: info.ServerId,
-        caPublicKeys: info.CaPublicKeys,
-        files: [paths.config, paths.knownHosts, paths.sshConfig, paths.userSshConfig],
+        caPublicKeys: caKeys.map((k) => ({
+          key: k.line,
+          fingerprint: k.fingerprint,
+          new: added.includes(k),
+        })),
+        files: [paths.config, knownHosts, paths.sshConfig, paths.userSshConfig],
       },
       [
-        `lkp profile "${name}" uses the CA at ${transport.where} (${info.ServerId}, ${info.CaPublicKeys.length} CA key(s))`,
-        `wrote ${paths.config}, ${paths.knownHosts}, ${paths.sshConfig}`,
+        `lkp profile "${name}" uses the CA at ${transport.where} (${info.ServerId})`,
+        `trusted for this profile's hosts only: ${caKeys.length} CA key(s)`,
+        ...caKeys.map((k) => `  ${k.fingerprint}  ${k.line}${added.includes(k) && before ? '  (new)' : ''}`),
+        ...(dropped.length
+          ? [`no longer trusted: ${dropped.length} CA key(s) the CA stopped publishing`]
+          : []),
+        `wrote ${paths.config}, ${knownHosts}, ${paths.sshConfig}`,
         result.includeAdded
           ? `added an Include line at the top of ${paths.userSshConfig}`
           : `${paths.userSshConfig} already includes lkp`,
-        `try: ssh ${opts.defaultUser}@i-0123456789abcdef0   (or lkp ssh <Name tag>)`,
+        `try: ssh ${settings.defaultUser}@i-0123456789abcdef0   (or lkp ssh <Name tag>)`,
       ].join('\n'),
     );
   });
+
+type Settings = Omit<CaProfile, 'caPublicKeys'>;
+
+async function settingsFrom(opts: SetupOptions, hostPatterns: string[]): Promise<Settings> {
+  return {
+    ca: await endpointFrom(opts),
+    ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
+    ...(opts.region ? { region: opts.region } : {}),
+    hostPatterns,
+    defaultUser: checkUser(opts.defaultUser),
+  };
+}
+
+/** --refresh-ca: the profile as it is, only its CA keys fetched again (and shown). */
+function storedSettings(opts: SetupOptions, name: string, profile: CaProfile | undefined): Settings {
+  if (!profile)
+    throw new CliError(
+      `no lkp profile named "${name}" to refresh`,
+      EXIT.usage,
+      'run `lkp setup --profile-name <name> --url <CA URL>` first',
+    );
+  if (opts.url || opts.function || opts.iam || opts.region || opts.awsProfile || opts.hostPattern.length)
+    throw new CliError(
+      '--refresh-ca keeps the profile as it is',
+      EXIT.usage,
+      'to change the CA or the host patterns, run `lkp setup` with them (and without --refresh-ca)',
+    );
+  const { caPublicKeys: _trusted, ...settings } = profile;
+  return settings;
+}
 
 async function endpointFrom(opts: SetupOptions): Promise<CaEndpoint> {
   if (opts.url && opts.function) throw new CliError('give either --url or --function, not both', EXIT.usage);

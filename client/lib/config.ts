@@ -20,7 +20,7 @@ export interface CaProfile {
   hostPatterns: string[];
   /** Login when none is given (`user@`, `--user`, `-l`). */
   defaultUser: string;
-  /** The CA keys trusted for host certificates, from the last Info answer. */
+  /** The CA keys trusted for host certificates: written by `lkp setup` (shown to the user), never from a login's answer. */
   caPublicKeys: string[];
 }
 
@@ -49,7 +49,10 @@ export interface LkpPaths {
   home: string;
   dir: string;
   config: string;
-  knownHosts: string;
+  /** One per profile: its CA keys only, named only from that profile's ssh_config blocks (DESIGN §4). */
+  knownHosts(profile: string): string;
+  /** The single known_hosts every profile shared before issue 15; removed by `lkp setup`. */
+  legacyKnownHosts: string;
   sshConfig: string;
   /** ~/.ssh/config, where `lkp setup` adds its Include line. */
   userSshConfig: string;
@@ -64,7 +67,8 @@ export function lkpPaths(home: string = homedir()): LkpPaths {
     home,
     dir,
     config: join(dir, 'config'),
-    knownHosts: join(dir, 'known_hosts'),
+    knownHosts: (profile) => join(dir, 'known_hosts.d', checkProfileName(profile)),
+    legacyKnownHosts: join(dir, 'known_hosts'),
     sshConfig: join(dir, 'ssh_config'),
     userSshConfig: join(home, '.ssh', 'config'),
     keys: (profile) => join(dir, 'keys', checkProfileName(profile)),

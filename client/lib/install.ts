@@ -1,9 +1,10 @@
 /**
- * What `lkp setup` writes and `lkp setup --uninstall` removes: ~/.lkp/config, ~/.lkp/known_hosts,
- * ~/.lkp/ssh_config and the Include line in ~/.ssh/config. Nothing else of the user's is touched.
+ * What `lkp setup` writes and `lkp setup --uninstall` removes: ~/.lkp/config, one known_hosts per
+ * profile (~/.lkp/known_hosts.d/<profile>), ~/.lkp/ssh_config and the Include line in
+ * ~/.ssh/config. Nothing else of the user's is touched.
  */
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   type CaProfile,
   ensurePrivateDir,
@@ -45,7 +46,12 @@ export function uninstall(
   const names = opts.profile !== undefined ? [opts.profile] : Object.keys(config.profiles);
   const removed: string[] = [];
   for (const name of names) {
-    for (const dir of [paths.targets(name), paths.certs(name), ...(opts.purge ? [paths.keys(name)] : [])])
+    for (const dir of [
+      paths.targets(name),
+      paths.certs(name),
+      paths.knownHosts(name),
+      ...(opts.purge ? [paths.keys(name)] : []),
+    ])
       if (existsSync(dir)) {
         rmSync(dir, { recursive: true, force: true });
         removed.push(dir);
@@ -65,12 +71,12 @@ export function uninstall(
     removed.push(join(paths.dir, 'keys'));
   }
   if (removeInclude(paths)) removed.push(`the Include line in ${paths.userSshConfig}`);
-  for (const file of [paths.sshConfig, paths.knownHosts, paths.config])
+  for (const file of [paths.sshConfig, paths.legacyKnownHosts, paths.config])
     if (existsSync(file)) {
       rmSync(file);
       removed.push(file);
     }
-  for (const dir of ['targets', 'certs', 'keys'].map((d) => join(paths.dir, d)))
+  for (const dir of ['targets', 'certs', 'keys', 'known_hosts.d'].map((d) => join(paths.dir, d)))
     if (existsSync(dir) && readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
   if (existsSync(paths.dir) && readdirSync(paths.dir).length === 0) rmSync(paths.dir, { recursive: true });
   return removed;
@@ -82,9 +88,14 @@ function writeSharedFiles(paths: LkpPaths, config: LkpConfig, lkpCommand: readon
   const ordered = Object.entries(config.profiles)
     .sort(([a], [b]) => Number(b === config.default) - Number(a === config.default))
     .map(([name, profile]) => ({ name, profile }));
-  for (const { name } of ordered) ensurePrivateDir(paths.targets(name));
-  writeFileSync(paths.knownHosts, knownHostsText(ordered.flatMap((p) => p.profile.caPublicKeys)), {
-    mode: 0o644,
-  });
+  for (const { name, profile } of ordered) {
+    ensurePrivateDir(paths.targets(name));
+    // Each profile's CA keys in a file of their own, named only by that profile's target blocks:
+    // a host certificate from another profile's CA is not trusted for this profile's hosts.
+    mkdirSync(dirname(paths.knownHosts(name)), { recursive: true, mode: 0o700 });
+    writeFileSync(paths.knownHosts(name), knownHostsText(profile.caPublicKeys), { mode: 0o644 });
+  }
+  // The file all profiles once shared trusts every CA for every host: no block may name it again.
+  rmSync(paths.legacyKnownHosts, { force: true });
   writeFileSync(paths.sshConfig, lkpSshConfig({ paths, profiles: ordered, lkpCommand }), { mode: 0o644 });
 }

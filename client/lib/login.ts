@@ -3,17 +3,18 @@
  * the `ssh-match` hook of transparent mode: the profile's key, a certificate (cached until 5 min
  * before expiry), jumpbox certificates, and the per-target ssh_config file that names them.
  */
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CertResponse } from '../../src/protocol.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, EXIT, toCliError } from '../errors.js';
+import { checkCaPublicKeys, untrustedKeys } from './ca-keys.js';
 import { caTransport, type CaTransport } from './ca-transport.js';
 import { type CachedCertificate, certCache, fileKey } from './cert-cache.js';
 import { type CaProfile, ensurePrivateDir, type LkpPaths } from './config.js';
 import { resolveCredentials } from './credentials.js';
 import { generateEd25519, keyStoreFor, type KeyStore, type LoginKey } from './keys.js';
-import { knownHostsText, targetSshConfig } from './ssh-config.js';
+import { targetSshConfig } from './ssh-config.js';
 import { ec2Lookup, type InstanceLookup, parseTarget, resolveTarget } from './targets.js';
 
 export interface LoginContext {
@@ -96,7 +97,7 @@ export async function prepareLogin(
   );
   if (fresh) key = await ctx.keys.save(fresh, response.ValidBefore - ctx.now());
   if (!key) throw new Error('no key after saving one');
-  trustCaKeys(ctx.paths, response.CaPublicKeys);
+  warnUntrustedCaKeys(ctx, response.CaPublicKeys);
   return finish(
     ctx,
     host,
@@ -150,7 +151,7 @@ function finish(
       hostKeyAlias: arn,
       identityFile: key.identityFile,
       certificateFile: cert.certificateFile,
-      knownHostsFile: ctx.paths.knownHosts,
+      knownHostsFile: ctx.paths.knownHosts(ctx.profileName),
       jumpboxes: (response.Jumpboxes ?? []).map((j, i) => ({
         alias: `${hopPrefix}-${i}`,
         address: j.Address,
@@ -196,14 +197,25 @@ function readRecord(file: string, host: string, user: string): TargetRecord | un
   }
 }
 
-/** CA keys the answer names that known_hosts lacks (a rotation since `lkp setup`) are added. */
-function trustCaKeys(paths: LkpPaths, caKeys: readonly string[]): void {
-  const current = existsSync(paths.knownHosts) ? readFileSync(paths.knownHosts, 'utf8') : '';
-  const missing = caKeys.filter((k) => !current.includes(`@cert-authority * ${k}\n`));
-  if (missing.length > 0) {
-    ensurePrivateDir(paths.dir);
-    appendFileSync(paths.knownHosts, knownHostsText(missing), { mode: 0o644 });
+/**
+ * A CA key the answer names that the profile does not trust (a rotation since `lkp setup`, or an
+ * answer that is not from the CA the user set up) is reported, never trusted: only `lkp setup`
+ * writes trust, after showing the key (DESIGN §4).
+ */
+function warnUntrustedCaKeys(ctx: LoginContext, caKeys: unknown): void {
+  let unknown: string[];
+  try {
+    unknown = untrustedKeys(checkCaPublicKeys(caKeys, ctx.transport().where), ctx.profile.caPublicKeys).map(
+      (k) => k.fingerprint,
+    );
+  } catch (e) {
+    unknown = [toCliError(e).message];
   }
+  if (unknown.length > 0)
+    process.stderr.write(
+      `lkp: the CA answered with CA keys profile "${ctx.profileName}" does not trust (${unknown.join(', ')}); ` +
+        `they were not trusted. To review and trust them: lkp setup --profile-name ${ctx.profileName} --refresh-ca\n`,
+    );
 }
 
 /** The real thing: AWS credential chain, the profile's CA transport and region, the agent or key files. */

@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { parseHostAddress } from '../../src/host-address.js';
+import { CliError, EXIT } from '../errors.js';
 import type { CaProfile, LkpPaths } from './config.js';
 
 export const INCLUDE_MARKER =
@@ -61,6 +62,31 @@ export function removeInclude(paths: LkpPaths): boolean {
   }
   writeFileSync(file, out);
   return true;
+}
+
+/** ssh pattern-list entries: no spaces, quotes, commas or negation (they are joined into one list). */
+const HOST_PATTERN = /^[A-Za-z0-9*?][A-Za-z0-9*?._:/+=-]{0,127}$/;
+
+/**
+ * A `--host-pattern` for Name tags. It must begin with a literal name part ("web-*", "db?.prod"):
+ * one that begins with a wildcard ("*", "*.com", "*-web") also matches hosts outside EC2, and
+ * then any instance whose Name tag is, say, "github.com" would take over ssh to that host, with
+ * its host key vouched for by the CA instead of the user's known_hosts (issue 15, item 6).
+ */
+export function checkHostPattern(pattern: string): string {
+  if (!HOST_PATTERN.test(pattern))
+    throw new CliError(
+      `invalid --host-pattern "${pattern}"`,
+      EXIT.usage,
+      'use one ssh pattern per flag, e.g. --host-pattern "web-*"',
+    );
+  if (/^[*?]/.test(pattern))
+    throw new CliError(
+      `refusing --host-pattern "${pattern}": it begins with a wildcard, so it would also send ssh to hosts outside EC2 (any instance named e.g. "github.com" could answer for them) through lkp`,
+      EXIT.usage,
+      'start the pattern with a literal part of your instances\' Name tags, e.g. --host-pattern "web-*"',
+    );
+  return pattern;
 }
 
 /** The host patterns a profile claims: instance ids, instance ARNs, then the configured Name-tag patterns. */

@@ -3,7 +3,7 @@
  * (dist/), with HOME in a temp folder. EC2 lookups go to a stand-in that accepts the user's keys.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -83,7 +83,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
     const config = JSON.parse(readFileSync(join(home, '.lkp', 'config'), 'utf8'));
     expect(config.default).toBe('default');
     expect(config.profiles.default.ca).toEqual({ url: stack.caUrl });
-    expect(readFileSync(join(home, '.lkp', 'known_hosts'), 'utf8')).toMatch(
+    expect(readFileSync(join(home, '.lkp', 'known_hosts.d', 'default'), 'utf8')).toMatch(
       /^@cert-authority \* ecdsa-sha2-nistp256 AAAA\S+ lkp-ca\n$/,
     );
     const again = await lkp(...setupArgs());
@@ -215,11 +215,76 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
     }
   });
 
+  it('refuses a catch-all --host-pattern and writes nothing', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lkp-home-'));
+    try {
+      for (const pattern of ['*', '*.com']) {
+        const out = await exec(
+          process.execPath,
+          [LKP_CLI, 'setup', '--url', stack.caUrl, '--host-pattern', pattern],
+          { ...env, HOME: fresh },
+        );
+        expect(out.code).toBe(2);
+        expect(out.stderr).toContain(`refusing --host-pattern "${pattern}": it begins with a wildcard`);
+        expect(readdirSync(fresh)).toEqual([]);
+      }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it("trusts each profile's CA for that profile only: a host certificate from the other CA fails", async () => {
+    // A second CA ("dev") with its own key, and an sshd whose host certificate it signed for the
+    // very instance ARN the default profile's hosts have (issue 15, item 4).
+    const dev = await startLocalStack();
+    try {
+      const devInfo = (await (
+        await fetch(dev.caUrl, { method: 'POST', body: '{"Kind":"Info"}' })
+      ).json()) as InfoResponse;
+      const impostor = await startLocalInstance(dev, devInfo, login);
+      try {
+        const setupDev = await lkp(
+          'setup',
+          '--profile-name',
+          'dev',
+          '--url',
+          dev.caUrl,
+          '--host-pattern',
+          'dev-*',
+        );
+        expect(setupDev.code).toBe(0);
+        expect(setupDev.stdout).toContain(devInfo.CaPublicKeys[0] ?? 'no key');
+        expect(readFileSync(join(home, '.lkp', 'known_hosts.d', 'dev'), 'utf8')).toContain(
+          devInfo.CaPublicKeys[0] ?? 'no key',
+        );
+        const through = (port: number) =>
+          lkp('ssh', `${login}@lkp-demo`, '--', '-p', String(port), 'echo', 'reached');
+        const genuine = await through(instance.sshd.port);
+        expect(genuine.stdout).toBe('reached\n');
+        const forged = await through(impostor.sshd.port);
+        expect(forged.stdout).toBe('');
+        expect(forged.code).not.toBe(0);
+        expect(forged.stderr).toMatch(/Host key verification failed/);
+        // The explicit way to trust a CA's keys again shows them with their fingerprints.
+        const refresh = await lkp('setup', '--profile-name', 'dev', '--refresh-ca');
+        expect(refresh.code).toBe(0);
+        expect(refresh.stdout).toMatch(/^ {2}SHA256:\S{43} {2}ecdsa-sha2-nistp256 AAAA/m);
+        const changed = await lkp('setup', '--profile-name', 'dev', '--refresh-ca', '--host-pattern', 'x-*');
+        expect(changed.stderr).toContain('--refresh-ca keeps the profile as it is');
+      } finally {
+        await impostor.sshd.close();
+        await lkp('setup', '--uninstall', '--profile-name', 'dev');
+      }
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('lkp setup --uninstall removes what it added', async () => {
     const out = await lkp('setup', '--uninstall');
     expect(out.code).toBe(0);
     expect(readFileSync(join(home, '.ssh', 'config'), 'utf8')).toBe('');
-    for (const f of ['config', 'ssh_config', 'known_hosts'])
+    for (const f of ['config', 'ssh_config', 'known_hosts', 'known_hosts.d'])
       expect(existsSync(join(home, '.lkp', f))).toBe(false);
     expect(existsSync(join(home, '.lkp', 'keys', 'default', 'id_ed25519'))).toBe(true);
   });

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CaTransport } from '../../../client/lib/ca-transport.js';
 import { type CaProfile, lkpPaths } from '../../../client/lib/config.js';
 import { fileKeyStore } from '../../../client/lib/keys.js';
@@ -14,11 +14,13 @@ import { fileSigner } from '../../../src/signer/file.js';
 
 const NOW = Math.floor(Date.now() / 1000);
 const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
+const CA_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbIw2vL5a+YwUkc7qGk8CMkN2Y0lqsR1o2vF1o7QJ4m ca';
+const ROGUE_CA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIg20saFVzKyuDzl077UsKT4NL7amDsumcyDsnl4ULY7 rogue';
 const profile: CaProfile = {
   ca: { url: 'http://ca' },
   hostPatterns: [],
   defaultUser: 'ec2-user',
-  caPublicKeys: [],
+  caPublicKeys: [CA_PUBLIC_KEY],
 };
 
 describe('prepareLogin', () => {
@@ -38,7 +40,7 @@ describe('prepareLogin', () => {
       async call<T>(req: CaRequest): Promise<T> {
         if (req.Kind === 'Info')
           return {
-            CaPublicKeys: ['ssh-ed25519 AAAA ca'],
+            CaPublicKeys: [CA_PUBLIC_KEY],
             ServerId: 's',
             StsEndpoint: 'https://sts.us-east-1.amazonaws.com',
             StsRegion: 'us-east-1',
@@ -67,7 +69,7 @@ describe('prepareLogin', () => {
           Principals: [],
           ValidAfter: NOW - 60,
           ValidBefore: NOW + 3600,
-          CaPublicKeys: ['ssh-ed25519 AAAA ca'],
+          CaPublicKeys: [CA_PUBLIC_KEY],
           ...answer,
         } as T;
       },
@@ -103,7 +105,11 @@ describe('prepareLogin', () => {
     const { ctx, requests, lookups } = context();
     const first = await prepareLogin(ctx, 'web-1', 'ec2-user');
     expect(first).toMatchObject({ arn: ARN, address: '10.0.0.9', cached: false });
-    expect(readFileSync(ctx.paths.knownHosts, 'utf8')).toBe('@cert-authority * ssh-ed25519 AAAA ca\n');
+    // The answer's CA key is not trusted by a login; the target file names the profile's own file.
+    expect(existsSync(ctx.paths.knownHosts('main'))).toBe(false);
+    expect(readFileSync(first.configFile, 'utf8')).toContain(
+      `UserKnownHostsFile ${ctx.paths.knownHosts('main')}`,
+    );
     const second = await prepareLogin(ctx, 'web-1', 'ec2-user');
     expect(second.cached).toBe(true);
     expect(requests).toHaveLength(1);
@@ -141,5 +147,24 @@ describe('prepareLogin', () => {
     expect(conf).toMatch(
       /ProxyJump (lkp-jump-\w+-0)\nHost \1\n  Hostname bastion\.example\.com\n  User jump\n  HostKeyAlias bastion/,
     );
+  });
+
+  it('reports a CA key that the profile does not trust, and trusts nothing from the answer', async () => {
+    const { ctx } = context({ CaPublicKeys: [CA_PUBLIC_KEY, ROGUE_CA] });
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      await prepareLogin(ctx, 'web-1', 'ec2-user');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(
+      /does not trust .*they were not trusted.*lkp setup --profile-name main --refresh-ca/,
+    );
+    expect(existsSync(ctx.paths.knownHosts('main'))).toBe(false);
+    expect(existsSync(ctx.paths.legacyKnownHosts)).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ const profile: CaProfile = {
   defaultUser: 'ec2-user',
   caPublicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbIw2vL5a+YwUkc7qGk8CMkN2Y0lqsR1o2vF1o7QJ4m lkp-ca'],
 };
+const PROD_CA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIg20saFVzKyuDzl077UsKT4NL7amDsumcyDsnl4ULY7 prod-ca';
 const USER_CONFIG = 'Host github.com\n  User git\n\nHost *\n  ServerAliveInterval 30\n';
 
 describe('ssh configuration written by lkp setup', () => {
@@ -55,6 +56,14 @@ describe('ssh configuration written by lkp setup', () => {
     expect(statSync(join(home, '.ssh')).mode & 0o777).toBe(0o700);
     expect(statSync(paths.userSshConfig).mode & 0o777).toBe(0o600);
     expect(includeLine(paths)).toBe(`Include ${paths.sshConfig}`);
+  });
+
+  it('removes the known_hosts all profiles once shared, which trusted every CA for every host', () => {
+    const paths = lkpPaths(home);
+    mkdirSync(paths.dir, { recursive: true });
+    writeFileSync(paths.legacyKnownHosts, `@cert-authority * ${PROD_CA}\n`);
+    installProfile(paths, 'main', profile, { makeDefault: false, lkpCommand: ['/usr/bin/node', '/x.js'] });
+    expect(existsSync(paths.legacyKnownHosts)).toBe(false);
   });
 
   it('writes @cert-authority lines for every CA key, once each', () => {
@@ -187,9 +196,14 @@ describe('ssh configuration written by lkp setup', () => {
     installProfile(
       paths,
       'prod',
-      { ...profile, hostPatterns: ['prod-*'] },
+      { ...profile, hostPatterns: ['prod-*'], caPublicKeys: [PROD_CA] },
       { makeDefault: false, lkpCommand: cmd },
     );
+    // Each profile trusts its own CA only (issue 15, item 4).
+    expect(readFileSync(paths.knownHosts('main'), 'utf8')).toBe(
+      `@cert-authority * ${profile.caPublicKeys[0]}\n`,
+    );
+    expect(readFileSync(paths.knownHosts('prod'), 'utf8')).toBe(`@cert-authority * ${PROD_CA}\n`);
     const sshConfig = readFileSync(paths.sshConfig, 'utf8');
     expect(sshConfig.indexOf('# profile main')).toBeLessThan(sshConfig.indexOf('# profile prod'));
     mkdirSync(paths.keys('main'), { recursive: true });
@@ -197,11 +211,13 @@ describe('ssh configuration written by lkp setup', () => {
 
     uninstall(paths, { profile: 'prod', purge: false, lkpCommand: cmd });
     expect(readFileSync(paths.sshConfig, 'utf8')).not.toContain('prod-*');
+    expect(existsSync(paths.knownHosts('prod'))).toBe(false);
     expect(readFileSync(paths.userSshConfig, 'utf8')).toContain('Include');
 
     uninstall(paths, { purge: false, lkpCommand: cmd });
     expect(readFileSync(paths.userSshConfig, 'utf8')).toBe(USER_CONFIG);
-    for (const f of [paths.sshConfig, paths.knownHosts, paths.config]) expect(existsSync(f)).toBe(false);
+    for (const f of [paths.sshConfig, paths.knownHosts('main'), paths.config])
+      expect(existsSync(f)).toBe(false);
     expect(existsSync(join(paths.keys('main'), 'id_ed25519'))).toBe(true);
     uninstall(paths, { purge: true, lkpCommand: cmd });
     expect(existsSync(paths.dir)).toBe(false);
