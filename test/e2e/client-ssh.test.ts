@@ -278,7 +278,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
     } finally {
       await dev.close();
     }
-  });
+  }, 120_000);
 
   it('lkp setup --uninstall removes what it added', async () => {
     const out = await lkp('setup', '--uninstall');
