@@ -65,12 +65,24 @@ export async function bootstrapCa(
 function choosePolicy(config: CaConfig): Policy {
   if (config.authorizationLambda !== undefined)
     return lambdaPolicy(config.authorizationLambda, config.policyTimeoutMs);
-  note(
-    `no AUTHORIZATION_LAMBDA: the built-in policy lets callers from accounts ${config.allowedAccounts.join(', ')} ` +
-      (config.personalAccounts
-        ? 'log in to their instances only as their personal account (LKP_PERSONAL_ACCOUNTS)'
-        : 'log in to their instances as any user named in the request') +
-      ', with principal <user>@<instance ARN>',
+  note(builtinPolicyLine(config));
+  return builtinPolicy({
+    allowedAccounts: config.allowedAccounts,
+    allow: config.allow,
+    personalAccounts: config.personalAccounts,
+  });
+}
+
+/** The start-up line: what the built-in policy grants, so an admin sees at once when it is nothing. */
+export function builtinPolicyLine(
+  config: Pick<CaConfig, 'allow' | 'allowedAccounts' | 'personalAccounts'>,
+): string {
+  if (config.allow.length === 0)
+    return 'no AUTHORIZATION_LAMBDA and no LKP_ALLOW: the built-in policy grants NO user certificates (name who may log in with LKP_ALLOW, docs/deploy.md)';
+  const rules = config.allow.map((r) => `${r.pattern} as ${r.logins.join(',')}`).join('; ');
+  return (
+    `no AUTHORIZATION_LAMBDA: the built-in policy lets only ${rules} log in, to instances in accounts ${config.allowedAccounts.join(', ')}` +
+    (config.personalAccounts ? ', and only as their personal account (LKP_PERSONAL_ACCOUNTS)' : '') +
+    ', with principal <user>@<instance ARN>'
   );
-  return builtinPolicy(config.allowedAccounts, { personalAccounts: config.personalAccounts });
 }

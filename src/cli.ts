@@ -12,7 +12,11 @@ Configuration (environment, the same as the Lambda function):
   LKP_ALLOWED_ACCOUNTS   comma-separated account ids                           (required here)
   AWS_REGION             region of the STS endpoint                            (required)
   AWS_ENDPOINT_URL_STS   STS endpoint override (https, or http on loopback)
-  AUTHORIZATION_LAMBDA   policy function; unset = built-in policy
+  AUTHORIZATION_LAMBDA   policy function; unset = built-in policy (LKP_ALLOW)
+  LKP_ALLOW              built-in policy: who may log in as which logins, space-separated
+                         <ARN pattern>=<login>[,<login>…] rules; * in a pattern = any characters,
+                         login * = any but root. Unset: NOBODY gets a user certificate. Root, and
+                         instances' role sessions (…/i-…), only where a rule names them
   LKP_USER_CERT_TTL      seconds, default 3600
   LKP_HOST_CERT_TTL      seconds, default 2592000
   LKP_CLOCK_SKEW         seconds, default 300
@@ -30,7 +34,7 @@ Configuration (environment, the same as the Lambda function):
 
 Example:
   LKP_CA_KEY=file:./ca_key LKP_SERVER_ID=lkp.example.com LKP_ALLOWED_ACCOUNTS=111122223333 \\
-  AWS_REGION=us-east-1 lkp-ca serve --port 8080
+  LKP_ALLOW='arn:aws:iam::111122223333:user/alice=ec2-user' AWS_REGION=us-east-1 lkp-ca serve --port 8080
 `;
 
 function port(value: string): number {

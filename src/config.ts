@@ -2,6 +2,7 @@
  * Environment → validated, frozen configuration, once per cold start (DESIGN §7, §5).
  * Every problem is collected so an admin fixes them all in one go.
  */
+import { type AllowRule, parseAllowRules } from './authorize/allow.js';
 import { parseAccountsConfig, type AccountsConfig } from './accounts/config.js';
 
 export type CaKeySpec = { kind: 'file'; path: string } | { kind: 'kms'; keyId: string };
@@ -28,6 +29,8 @@ export interface CaConfig {
   verifyTargets: 'own' | 'off';
   /** LKP_PERSONAL_ACCOUNTS: the built-in policy signs only for the caller's own mapped account name. */
   personalAccounts: boolean;
+  /** LKP_ALLOW: who may log in as which logins under the built-in policy; empty → nobody (DESIGN §3.4). */
+  allow: readonly AllowRule[];
   /** Network access leases (docs/access-policy.md, "Network access leases"). */
   ingress: IngressConfig;
   /** Unix accounts for hosts (docs/architecture.md, "Unix accounts"); undefined → none managed. */
@@ -124,6 +127,13 @@ export function loadConfig(
       'LKP_PERSONAL_ACCOUNTS applies to the built-in policy only: with AUTHORIZATION_LAMBDA, call ownsAccount(req) in the policy',
     );
 
+  const rawAllow = get('LKP_ALLOW');
+  const allow = rawAllow === undefined ? [] : parseAllowRules(rawAllow, problems);
+  if (rawAllow !== undefined && authorizationLambda !== undefined)
+    problems.push(
+      'LKP_ALLOW applies to the built-in policy only: with AUTHORIZATION_LAMBDA, the policy function decides who may log in',
+    );
+
   const region = get('AWS_REGION') ?? '';
   if (!region) problems.push('AWS_REGION is required (the region of the STS endpoint callers sign for)');
   else if (!REGION.test(region)) problems.push(`AWS_REGION "${region}" is not a region name like us-east-1`);
@@ -147,11 +157,16 @@ export function loadConfig(
     caAccount,
     verifyTargets: verifyTargets === 'off' ? 'off' : 'own',
     personalAccounts: personalAccounts === 'true',
+    allow,
     ingress: parseIngress(get, problems),
     accounts: parseAccountsConfig(get, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, allowedAccounts: Object.freeze([...allowedAccounts]) });
+  return Object.freeze({
+    ...config,
+    allowedAccounts: Object.freeze([...allowedAccounts]),
+    allow: Object.freeze(allow.map((r) => Object.freeze({ ...r, logins: Object.freeze([...r.logins]) }))),
+  });
 }
 
 /**

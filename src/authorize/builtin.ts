@@ -1,20 +1,26 @@
 /**
- * The built-in policy used when no AUTHORIZATION_LAMBDA is configured (DESIGN §3.4): callers from
- * the allowed accounts may reach instances in the allowed accounts, with the default principals.
+ * The built-in policy used when no AUTHORIZATION_LAMBDA is configured (DESIGN §3.4): it grants only
+ * what the deployer named in LKP_ALLOW (which identities, which logins; src/authorize/allow.ts),
+ * for instances in the allowed accounts, with the default principals. Nothing named, nothing granted.
  */
 import { offeredGrant } from '../accounts/policy-answer.js';
 import { forbidden } from '../errors.js';
 import { personalAccountName } from '../posix-name.js';
 import { INSTANCE_ARN } from '../request.js';
+import { type AllowRule, allowingRules, identityNamed, isInstanceRoleSession } from './allow.js';
 import { DEFAULT_USER_EXTENSIONS, defaultUserPrincipal, type Grant } from './grant.js';
 import type { Policy } from './policy.js';
 
 export interface BuiltinPolicyOptions {
+  allowedAccounts: readonly string[];
+  /** LKP_ALLOW; empty: no user certificate for anyone. */
+  allow: readonly AllowRule[];
   /** LKP_PERSONAL_ACCOUNTS: a caller may log in only as posixName(own user or role session name). */
   personalAccounts?: boolean;
 }
 
-export function builtinPolicy(allowedAccounts: readonly string[], opts: BuiltinPolicyOptions = {}): Policy {
+export function builtinPolicy(opts: BuiltinPolicyOptions): Policy {
+  const { allowedAccounts, allow } = opts;
   return {
     name: 'built-in',
     async authorizeUser(req): Promise<Grant> {
@@ -24,6 +30,12 @@ export function builtinPolicy(allowedAccounts: readonly string[], opts: BuiltinP
         throw forbidden(
           `instance ${req.RemoteInstanceArn} is in account ${account ?? '?'}, which this CA does not serve (allowed: ${allowedAccounts.join(', ')})`,
         );
+      if (allow.length === 0)
+        throw forbidden(
+          'this CA grants no logins yet: its deployer has named no identities (LKP_ALLOW) and no policy function (AUTHORIZATION_LAMBDA)',
+        );
+      if (allowingRules(allow, req.From, req.SshUsername).length === 0)
+        throw forbidden(denial(allow, req.From, req.SshUsername));
       if (opts.personalAccounts) {
         // Personal accounts (docs/access-policy.md): each person reaches only the account the host
         // created for them, so logs and files name who did what.
@@ -43,7 +55,8 @@ export function builtinPolicy(allowedAccounts: readonly string[], opts: BuiltinP
     },
     async authorizeHost(req): Promise<Grant> {
       // Requested names are signed only once the CA can confirm them against EC2 (DESIGN §3.4);
-      // until then a host certificate names the instance ARN alone.
+      // until then a host certificate names the instance ARN alone. A host certificate opens no
+      // login, so it needs no LKP_ALLOW rule: the CA's own checks (the instance's role session) decide.
       return { principals: [req.HostInstanceArn], criticalOptions: {}, extensions: [] };
     },
     async authorizeAccounts(req) {
@@ -51,4 +64,19 @@ export function builtinPolicy(allowedAccounts: readonly string[], opts: BuiltinP
       return offeredGrant(req);
     },
   };
+}
+
+/** Says which part failed — the identity or the login — without listing the rules themselves. */
+function denial(
+  allow: readonly AllowRule[],
+  who: Parameters<typeof identityNamed>[1],
+  login: string,
+): string {
+  if (!identityNamed(allow, who))
+    return isInstanceRoleSession(who)
+      ? `${who.Arn} is an instance's role session: LKP_ALLOW names it only with a pattern ending in /i-…`
+      : `${who.Arn} is not named in this CA's LKP_ALLOW`;
+  return login === 'root'
+    ? `${who.Arn} may not log in as root: LKP_ALLOW grants root only where a rule lists root`
+    : `${who.Arn} may not log in as ${login} (LKP_ALLOW)`;
 }

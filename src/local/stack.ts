@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { stopChild } from './process.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileSigner } from '../signer/file.js';
@@ -55,6 +55,12 @@ export const LOCAL_INSTANCES: readonly LocalInstance[] = [
     instanceProfileArn: `arn:aws:iam::${LOCAL_ACCOUNT}:instance-profile/${LOCAL_INSTANCE_PROFILE}`,
   },
 ];
+
+/**
+ * What the local CA's built-in policy grants (LKP_ALLOW): the stack's IAM users, any login but root —
+ * and the login of whoever runs the stack, which the demo's sshd serves (root in a CI container).
+ */
+export const LOCAL_ALLOW = `arn:aws:iam::${LOCAL_ACCOUNT}:user/*=*${userInfo().username === 'root' ? ',root' : ''}`;
 
 /** The security group the local stack's CA may open for callers (LKP_INGRESS_GROUPS). */
 export const LOCAL_SECURITY_GROUP = 'sg-0123456789abcdef0';
@@ -179,7 +185,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AWS_ENDPOINT_URL_KMS: kms.url,
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_ENDPOINT_URL_IAM: iam.url,
-      ...(lambda ? { AWS_ENDPOINT_URL_LAMBDA: lambda.url, AUTHORIZATION_LAMBDA: LOCAL_POLICY_FUNCTION } : {}),
+      ...(lambda
+        ? { AWS_ENDPOINT_URL_LAMBDA: lambda.url, AUTHORIZATION_LAMBDA: LOCAL_POLICY_FUNCTION }
+        : opts.caEnv?.AUTHORIZATION_LAMBDA
+          ? {}
+          : { LKP_ALLOW: LOCAL_ALLOW }),
       ...opts.caEnv,
     };
     const ca = await startCaProcess(caEnv);

@@ -34,6 +34,7 @@ describe('lkp-ca serve', () => {
       'LKP_CA_KEY',
       'LKP_SERVER_ID',
       'LKP_ALLOWED_ACCOUNTS',
+      'LKP_ALLOW',
       'AWS_ENDPOINT_URL_STS',
       'LKP_USER_CERT_TTL',
     ])

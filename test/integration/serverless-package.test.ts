@@ -27,6 +27,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const SERVERLESS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 const ACCOUNT = '111122223333';
 const LEASE_GROUPS = ['sg-0123456789abcdef0', 'sg-01234567'];
+const ALLOW =
+  'arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*=ec2-user,ubuntu arn:aws:iam::111122223333:user/alice=*';
 
 type Json = Record<string, unknown>;
 interface Packaged {
@@ -100,8 +102,12 @@ beforeAll(async () => {
     'functionUrl=true',
     'functionUrlAuthType=NONE',
   ]);
-  // Also the unix accounts settings: one package less to build.
-  withLeases = await slsPackage('leases', [`ingressGroups=${LEASE_GROUPS.join(',')}`, 'sudoGroups=admins']);
+  // Also the unix accounts and LKP_ALLOW settings: fewer packages to build.
+  withLeases = await slsPackage('leases', [
+    `ingressGroups=${LEASE_GROUPS.join(',')}`,
+    'sudoGroups=admins',
+    `allow=${ALLOW}`,
+  ]);
 }, 360_000);
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -356,6 +362,23 @@ describe('the packaged template', () => {
       InvokedViaFunctionUrl: true,
     });
     expect(t.Outputs.CaFunctionUrl?.Value).toEqual({ 'Fn::GetAtt': ['CaFunctionUrl', 'FunctionUrl'] });
+  });
+
+  it('grants nothing without a policy or allow rules, and its Access output says so (DESIGN §3.4)', () => {
+    const env = (v: Packaged) =>
+      (v.template.Resources.CaLambdaFunction!.Properties as { Environment: { Variables: Json } }).Environment
+        .Variables;
+    expect(env(plain).LKP_ALLOW ?? '').toBe('');
+    expect(JSON.stringify(resolveIfs(plain.template, plain.template.Outputs.Access?.Value))).toMatch(
+      /NOBODY may log in.*--param=\\"allow=/,
+    );
+    expect(env(withLeases).LKP_ALLOW).toBe(ALLOW);
+    expect(resolveIfs(withLeases.template, withLeases.template.Outputs.Access?.Value)).toBe(
+      `built-in policy: only ${ALLOW} (LKP_ALLOW)`,
+    );
+    expect(resolveIfs(withPolicyAndUrl.template, withPolicyAndUrl.template.Outputs.Access?.Value)).toBe(
+      'policy function lkp-policy decides who may log in',
+    );
   });
 
   it('outputs the function, the key ARN and how to fetch the CA public key', () => {

@@ -66,6 +66,7 @@ beforeAll(async () => {
     LKP_CA_KEY: `file:${caKey.privatePath}`,
     LKP_SERVER_ID: SERVER_ID,
     LKP_ALLOWED_ACCOUNTS: ACCOUNT,
+    LKP_ALLOW: `arn:aws:iam::${ACCOUNT}:user/*=*`,
     AWS_REGION: REGION,
     AWS_ENDPOINT_URL_STS: stsOrigin,
   });

@@ -71,7 +71,12 @@ const publicKey = ed25519PublicKey();
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    caEnv: { LKP_ALLOWED_ACCOUNTS: `${LOCAL_ACCOUNT},${OTHER_ACCOUNT}`, LKP_PERSONAL_ACCOUNTS: 'true' },
+    caEnv: {
+      LKP_ALLOWED_ACCOUNTS: `${LOCAL_ACCOUNT},${OTHER_ACCOUNT}`,
+      LKP_PERSONAL_ACCOUNTS: 'true',
+      // Every caller of the allowed accounts, so that the personal-account mapping is what decides.
+      LKP_ALLOW: 'arn:aws:iam::*=* arn:aws:sts::*=*',
+    },
     extraPrincipals: [
       ...[
         SAME_ROLE_OTHER_ACCOUNT,

@@ -57,7 +57,7 @@ function setup(overrides: Partial<CaDeps> & { who?: LkpIdentity } = {}) {
   const ca = createCa({
     config,
     signer,
-    policy: builtinPolicy(config.allowedAccounts),
+    policy: builtinPolicy({ allowedAccounts: config.allowedAccounts, allow: [] }),
     verifyIdentity: vi.fn<IdentityVerifier>(async () => overrides.who ?? INSTANCE_SESSION),
     groupMembers: iamGroupMembers({ partition: 'aws', client }),
     audit: (line) => lines.push(line),
@@ -85,7 +85,7 @@ function policyAnswering(answer: (req: LkpAccountsAuthorizationRequest) => Promi
   offered: LkpAccountsAuthorizationRequest[];
 } {
   const offered: LkpAccountsAuthorizationRequest[] = [];
-  const base = builtinPolicy(['111122223333']);
+  const base = builtinPolicy({ allowedAccounts: ['111122223333'], allow: [] });
   return {
     ...base,
     name: 'test-policy',

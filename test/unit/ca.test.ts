@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseAllowRules } from '../../src/authorize/allow.js';
 import { builtinPolicy } from '../../src/authorize/builtin.js';
 import type { Policy } from '../../src/authorize/policy.js';
 import { createCa, type CaDeps, type IdentityVerifier } from '../../src/ca.js';
@@ -37,6 +38,9 @@ let dir: string;
 let signer: Signer;
 let subjectKey: string;
 
+/** Every IAM user, any login but root: these tests are about the pipeline, not LKP_ALLOW. */
+const ALLOW_ALL = parseAllowRules('arn:aws:iam::*:user/*=*', []);
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lkp-ca-test-'));
   signer = await fileSigner((await generateKeyPair(dir, 'ca')).privatePath);
@@ -52,7 +56,7 @@ function setup(overrides: Partial<CaDeps> & { who?: LkpIdentity } = {}) {
   const ca = createCa({
     config,
     signer,
-    policy: builtinPolicy(config.allowedAccounts),
+    policy: builtinPolicy({ allowedAccounts: config.allowedAccounts, allow: ALLOW_ALL }),
     verifyIdentity,
     audit: (line) => lines.push(line),
     now: () => new Date('2026-11-23T10:00:00Z'),
@@ -190,7 +194,10 @@ describe('createCa: the pipeline', () => {
       'a policy denial',
       () =>
         setup({
-          policy: { ...builtinPolicy([]), authorizeUser: async () => Promise.reject(forbidden('not today')) },
+          policy: {
+            ...builtinPolicy({ allowedAccounts: [], allow: [] }),
+            authorizeUser: async () => Promise.reject(forbidden('not today')),
+          },
         }),
       () => userRequest(),
       403,
@@ -201,7 +208,7 @@ describe('createCa: the pipeline', () => {
       () =>
         setup({
           policy: {
-            ...builtinPolicy([]),
+            ...builtinPolicy({ allowedAccounts: [], allow: [] }),
             authorizeUser: async () => Promise.reject(policyError('bad answer')),
           },
         }),
@@ -214,7 +221,7 @@ describe('createCa: the pipeline', () => {
       () =>
         setup({
           policy: {
-            ...builtinPolicy([]),
+            ...builtinPolicy({ allowedAccounts: [], allow: [] }),
             authorizeUser: async () => ({ principals: [], criticalOptions: {}, extensions: [] }),
           },
         }),

@@ -160,3 +160,36 @@ describe('loadConfig: personal accounts', () => {
     ).toMatch(/built-in policy only.*ownsAccount/);
   });
 });
+
+describe('LKP_ALLOW (the built-in policy, DESIGN §3.4)', () => {
+  it('is empty by default: the built-in policy then grants nothing, and the start-up line says so', async () => {
+    const cfg = loadConfig(base);
+    expect(cfg.allow).toEqual([]);
+    const { builtinPolicyLine } = await import('../../src/bootstrap.js');
+    expect(builtinPolicyLine(cfg)).toMatch(/grants NO user certificates/);
+  });
+
+  it('reads whitespace-separated rules and names them at start-up', async () => {
+    const cfg = loadConfig({
+      ...base,
+      LKP_ALLOW:
+        ' arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*=ec2-user,ubuntu\n arn:aws:iam::111122223333:user/alice=* ',
+    });
+    expect(cfg.allow).toEqual([
+      { pattern: 'arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*', logins: ['ec2-user', 'ubuntu'] },
+      { pattern: 'arn:aws:iam::111122223333:user/alice', logins: ['*'] },
+    ]);
+    expect(Object.isFrozen(cfg.allow[0])).toBe(true);
+    const { builtinPolicyLine } = await import('../../src/bootstrap.js');
+    expect(builtinPolicyLine(cfg)).toMatch(/lets only .*AWSReservedSSO_Admin_\*\/\* as ec2-user,ubuntu/);
+  });
+
+  it('refuses malformed rules, and rules next to a policy Lambda, where they would be ignored', () => {
+    expect(problemsOf({ ...base, LKP_ALLOW: 'alice=ec2-user' })[0]).toMatch(
+      /LKP_ALLOW rule "alice=ec2-user"/,
+    );
+    expect(
+      problemsOf({ ...base, LKP_ALLOW: 'arn:aws:iam::1:user/a=x', AUTHORIZATION_LAMBDA: 'lkp-policy' })[0],
+    ).toMatch(/LKP_ALLOW applies to the built-in policy only/);
+  });
+});

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ownsAccount, personalAccountName, posixName } from '../../authorizers/sdk/index.js';
+import { parseAllowRules } from '../../src/authorize/allow.js';
 import { builtinPolicy } from '../../src/authorize/builtin.js';
 import type { LkpIdentity } from '../../src/protocol.js';
 import { SSH_USERNAME } from '../../src/request.js';
@@ -150,8 +151,14 @@ describe('personalAccountName and ownsAccount', () => {
   });
 });
 
+const EVERY_USER = parseAllowRules('arn:aws:iam::111122223333:user/*=*', []);
+
 describe('builtinPolicy with personal accounts (LKP_PERSONAL_ACCOUNTS)', () => {
-  const policy = builtinPolicy(['111122223333'], { personalAccounts: true });
+  const policy = builtinPolicy({
+    allowedAccounts: ['111122223333'],
+    allow: EVERY_USER,
+    personalAccounts: true,
+  });
   const jane = userArn('jane.doe@example.com');
 
   it('signs for the caller’s own account', async () => {
@@ -167,7 +174,7 @@ describe('builtinPolicy with personal accounts (LKP_PERSONAL_ACCOUNTS)', () => {
   });
 
   it('leaves the login free without the option', async () => {
-    const grant = await builtinPolicy(['111122223333']).authorizeUser(
+    const grant = await builtinPolicy({ allowedAccounts: ['111122223333'], allow: EVERY_USER }).authorizeUser(
       userRequest(jane, { SshUsername: 'ec2-user' }),
     );
     expect(grant.principals).toEqual([`ec2-user@${INSTANCE_ARN}`]);
