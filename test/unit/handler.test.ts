@@ -53,6 +53,7 @@ function validEnv(): Env {
     LKP_CA_ACCOUNT: ACCOUNT,
     LKP_ALLOWED_ACCOUNTS: undefined,
     AUTHORIZATION_LAMBDA: undefined,
+    LKP_ALLOW: `arn:aws:iam::${ACCOUNT}:user/*=*`,
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_STS: sts.url,
     LKP_VERIFY_TARGETS: 'off',
