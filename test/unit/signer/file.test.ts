@@ -162,7 +162,11 @@ describe('fileSigner', () => {
       path,
       `-----BEGIN OPENSSH PRIVATE KEY-----\n${file.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`,
     );
-    expect(await refusal(path)).toMatch(/is inconsistent \(its key pair does not verify\)/);
+    // Node 24's OpenSSL already refuses the mismatched halves when the key is imported; Node 22's
+    // imports them and the signer's own self-test refuses them. Either way no signer is made.
+    expect(await refusal(path)).toMatch(
+      /is (inconsistent \(its key pair does not verify\)|corrupt \(key parameters are invalid\))/,
+    );
   });
 });
 
