@@ -6,7 +6,7 @@ import { badRequest, internal } from '../errors.js';
 import type { Signer } from '../signer/signer.js';
 import { readKeyBody, splitKeyLine, SUPPORTED_KEY_TYPES, type SshPublicKey } from './keys.js';
 import { pooledRandomBytes } from './random.js';
-import { sshString, SshReader, uint32, uint64 } from './wire.js';
+import { SshReader, SshWriter } from './wire.js';
 
 export interface CertificateTemplate {
   kind: 'user' | 'host';
@@ -81,24 +81,23 @@ export async function createCertificate(
   const certType = certTypeOf(t.publicKey.type);
   const nonce = random(NONCE_BYTES);
   if (nonce.length !== NONCE_BYTES) throw internal('random source returned a short nonce');
-  const signed = Buffer.concat([
-    sshString(certType),
-    sshString(nonce),
-    keyFieldsOf(t.publicKey),
-    uint64(t.serial),
-    uint32(CERT_KIND[t.kind]),
-    sshString(t.keyId),
-    sshString(Buffer.concat(fields.principals.map((p) => sshString(p)))),
-    uint64(BigInt(t.validAfter)),
-    uint64(BigInt(t.validBefore)),
-    sshString(encodeNamedData(fields.criticalOptions.map(([name, value]) => [name, optionData(value)]))),
-    sshString(encodeNamedData(fields.extensions.map((name) => [name, Buffer.alloc(0)]))),
-    sshString(''), // reserved
-    sshString(signer.publicKeyBlob),
-  ]);
+  const w = new SshWriter()
+    .string(certType)
+    .string(nonce)
+    .raw(keyFieldsOf(t.publicKey))
+    .uint64(t.serial)
+    .uint32(CERT_KIND[t.kind])
+    .string(t.keyId)
+    .nested((list) => fields.principals.forEach((p) => list.string(p)))
+    .uint64(BigInt(t.validAfter))
+    .uint64(BigInt(t.validBefore))
+    .nested((list) => fields.criticalOptions.forEach(([name, value]) => writeOption(list, name, value)))
+    .nested((list) => fields.extensions.forEach((name) => list.string(name).uint32(0)))
+    .string('') // reserved
+    .string(signer.publicKeyBlob);
+  const signed = w.bytes();
   // The signer vouches for its signature (Signer.sign): each checks it the way its key allows.
-  const signature = await signer.sign(signed);
-  const blob = Buffer.concat([signed, sshString(signature)]);
+  const blob = w.string(await signer.sign(signed)).bytes();
   return { line: `${certType} ${blob.toString('base64')} ${t.keyId}`, blob };
 }
 
@@ -220,12 +219,10 @@ function compareNames(a: string, b: string): number {
 }
 
 /** A text option's data is itself a string (PROTOCOL.certkeys); a flag's data is empty. */
-function optionData(value: string): Buffer {
-  return value === '' ? Buffer.alloc(0) : sshString(value);
-}
-
-function encodeNamedData(entries: [string, Buffer][]): Buffer {
-  return Buffer.concat(entries.flatMap(([name, data]) => [sshString(name), sshString(data)]));
+function writeOption(w: SshWriter, name: string, value: string): void {
+  w.string(name);
+  if (value === '') w.uint32(0);
+  else w.nested((data) => data.string(value));
 }
 
 function certReader(data: Buffer): SshReader {

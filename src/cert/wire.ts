@@ -36,6 +36,72 @@ export function mpintFromUnsigned(magnitude: Uint8Array): Buffer {
   return sshString(needsPad ? Buffer.concat([Buffer.of(0), digits]) : digits);
 }
 
+/**
+ * Writes SSH wire values into one growing buffer: a certificate is a few dozen small fields, and
+ * building each as its own Buffer and concatenating them cost more than the rest of the encoder.
+ */
+export class SshWriter {
+  private buf = Buffer.allocUnsafe(1024);
+  private used = 0;
+
+  get length(): number {
+    return this.used;
+  }
+
+  uint32(value: number): this {
+    this.reserve(4);
+    this.used = this.buf.writeUInt32BE(value, this.used);
+    return this;
+  }
+
+  uint64(value: bigint): this {
+    if (value < 0n || value > UINT64_MAX) throw new RangeError('uint64 out of range');
+    this.reserve(8);
+    this.used = this.buf.writeBigUInt64BE(value, this.used);
+    return this;
+  }
+
+  /** string: uint32 length followed by the bytes. Text is encoded as UTF-8. */
+  string(data: Uint8Array | string): this {
+    if (typeof data !== 'string') return this.uint32(data.length).raw(data);
+    const length = Buffer.byteLength(data, 'utf8');
+    this.uint32(length).reserve(length);
+    this.used += this.buf.write(data, this.used, 'utf8');
+    return this;
+  }
+
+  /** A string whose content is whatever `write` writes (a list of names, an option's data). */
+  nested(write: (w: this) => void): this {
+    const at = this.used;
+    this.uint32(0);
+    write(this);
+    this.buf.writeUInt32BE(this.used - at - 4, at);
+    return this;
+  }
+
+  /** Bytes as they are, with no length. */
+  raw(data: Uint8Array): this {
+    this.reserve(data.length);
+    this.buf.set(data, this.used);
+    this.used += data.length;
+    return this;
+  }
+
+  /** The bytes written so far. A view: later writes never change it, they go to the rest or a new buffer. */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.used);
+  }
+
+  private reserve(size: number): this {
+    if (this.used + size > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + size));
+      this.buf.copy(grown, 0, 0, this.used);
+      this.buf = grown;
+    }
+    return this;
+  }
+}
+
 /** Reads SSH wire values from a buffer; every problem is reported through `fail` (the caller picks the error type). */
 export class SshReader {
   private offset = 0;
