@@ -33,6 +33,8 @@ export interface ClientFigures {
   firstConnectionMs: number;
   cachedLkpSshMs: number;
   plainSshMs: number;
+  /** Median spawn of `node -e 0` to its exit, in the same interleaved runs: Node's own share of addedMs. */
+  nodeStartMs: number;
   runs: number;
 }
 
@@ -77,16 +79,19 @@ export async function benchClient(stack: LocalStack, opts: { runs: number }): Pr
     const [ssh = 'ssh', ...sshArgs] = dryRun.command;
     const cached: number[] = [];
     const plain: number[] = [];
-    // Interleaved, so a noisy neighbour slows both sides alike.
+    const node: number[] = [];
+    // Interleaved, so a noisy neighbour slows all three alike.
     for (let i = 0; i < opts.runs; i++) {
       cached.push((await lkp('ssh', target, '--', ...remote)).ms);
       plain.push((await timed(ssh, sshArgs, env)).ms);
+      node.push((await timed(process.execPath, ['-e', '0'], env)).ms);
     }
     return {
       addedMs: median(cached.map((ms, i) => ms - (plain[i] ?? ms))),
       firstConnectionMs: median(firsts),
       cachedLkpSshMs: median(cached),
       plainSshMs: median(plain),
+      nodeStartMs: median(node),
       runs: opts.runs,
     };
   } finally {

@@ -3,17 +3,19 @@
  * fresh `node` process that answers one User request against the stand-ins (KMS signs). Timed from
  * spawn to the answer, with the module load measured inside the process as well.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { buildIdentityProof } from '../client/lib/proof.js';
 import { fetchCaInfo } from '../client/lib/certificates.js';
 import { parsePublicKey } from '../src/cert/index.js';
 import { generateKeyPair } from '../src/local/openssh.js';
 import { LOCAL_ACCOUNT, LOCAL_INSTANCE_ARN, type LocalStack } from '../src/local/stack.js';
-import { packageRoot } from './stack.js';
+import { builtFile, packageRoot } from './stack.js';
 import { median } from './stats.js';
 
 export interface ColdStartFigures {
@@ -25,11 +27,16 @@ export interface ColdStartFigures {
   moduleLoadMs: number;
   /** Of which: the first invocation, from the handler call to its answer. */
   firstInvokeMs: number;
+  /** loadConfig on the CA environment, first call in a fresh process (part of module load). */
+  configurationMs: number;
+  /** KMS GetPublicKey, the first AWS call, from its creation at load to its answer (overlaps load and invoke). */
+  firstKmsCallMs: number;
   bundleBytes: number;
   sourceMapBytes: number;
   runs: number;
 }
 
+const run = promisify(execFile);
 const RESULT_MARK = 'BENCH_RESULT ';
 const RESULT_LINE = new RegExp(`^${RESULT_MARK}(.*)\n`, 'm');
 
@@ -46,8 +53,13 @@ const SERVERLESS_ESBUILD = {
   outExtension: { '.js': '.cjs' },
 } as const;
 
-// Runs in the fresh process: load, invoke once, report times relative to the process start.
+// Runs in the fresh process: load, invoke once, report times relative to the process start. The
+// first outbound call is KMS GetPublicKey, started by the CA's init during the require.
 const CHILD = `
+const channels = require('node:diagnostics_channel');
+let kmsStart, kmsAnswered;
+channels.subscribe('http.client.request.start', () => (kmsStart ??= performance.now()));
+channels.subscribe('http.client.response.finish', () => (kmsAnswered ??= performance.now()));
 const loadStart = performance.now();
 const { handler } = require(process.env.BENCH_BUNDLE);
 const loaded = performance.now();
@@ -55,7 +67,7 @@ handler(JSON.parse(process.env.BENCH_EVENT), {
   awsRequestId: 'bench-cold-start',
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT}:function:lkp-bench',
 }).then((answer) => {
-  const result = { loadStart, loaded, answered: performance.now(), error: answer.Error, ok: typeof answer.Certificate === 'string' };
+  const result = { loadStart, loaded, answered: performance.now(), kmsStart, kmsAnswered, error: answer.Error, ok: typeof answer.Certificate === 'string' };
   process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify(result) + '\\n');
 });
 `;
@@ -80,12 +92,18 @@ export async function benchColdStart(stack: LocalStack, opts: { runs: number }):
       SshUsername: 'ec2-user',
     });
     const runs = [];
-    for (let i = 0; i < opts.runs; i++) runs.push(await coldRun(bundle, event, stack.caEnv));
+    const configuration = [];
+    for (let i = 0; i < opts.runs; i++) {
+      runs.push(await coldRun(bundle, event, stack.caEnv));
+      configuration.push(await coldConfiguration(stack.caEnv));
+    }
     return {
       coldStartMs: median(runs.map((r) => r.totalMs)),
       nodeStartMs: median(runs.map((r) => r.loadStart)),
       moduleLoadMs: median(runs.map((r) => r.loaded - r.loadStart)),
       firstInvokeMs: median(runs.map((r) => r.answered - r.loaded)),
+      configurationMs: median(configuration),
+      firstKmsCallMs: median(runs.map((r) => r.kmsAnswered - r.kmsStart)),
       bundleBytes: statSync(bundle).size,
       sourceMapBytes: statSync(`${bundle}.map`).size,
       runs: runs.length,
@@ -110,7 +128,22 @@ interface ChildTimes {
   loadStart: number;
   loaded: number;
   answered: number;
+  kmsStart: number;
+  kmsAnswered: number;
   totalMs: number;
+}
+
+/** ms of the first loadConfig call in a fresh process, on the CA's environment. */
+async function coldConfiguration(caEnv: Readonly<Record<string, string>>): Promise<number> {
+  const config = pathToFileURL(builtFile('src', 'config.js')).href;
+  const script = `import { loadConfig } from '${config}';
+const started = performance.now();
+loadConfig(process.env);
+process.stdout.write(String(performance.now() - started));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...caEnv },
+  });
+  return Number(stdout);
 }
 
 function coldRun(

@@ -42,6 +42,20 @@ export function rows(r: BenchResults): Row[] {
     add(`signing ${name}: lkp certs/s (1 core)`, s.certsPerSecond, '/s');
     add(`signing ${name}: ssh-keygen -s certs/s`, s.sshKeygenCertsPerSecond, '/s');
     add(`signing ${name}: ratio`, s.ratio, 'x', name === 'ed25519' ? ['>= 50x', s.ratio >= 50] : undefined);
+    add(
+      `signing ${name}: raw node:crypto signatures/s / the signer's`,
+      s.rawSignaturesPerSecond,
+      `/s / ${round(s.signerSignaturesPerSecond)} /s`,
+    );
+    // The encoder's target is for the key types whose signature dominates; Ed25519's is so cheap
+    // that the certificate's bytes are a large share of it by nature.
+    add(
+      `signing ${name}: encoder overhead over a raw signature`,
+      s.encoderOverheadPct,
+      '%',
+      name === 'ed25519' ? undefined : ['< 10%', s.encoderOverheadPct < 10],
+    );
+    add(`signing ${name}: the signer's check of its signature`, s.signerCheckPct, '% of a raw signature');
   }
   for (const [level, l] of Object.entries(r.request)) {
     const c16 = level === 'c16';
@@ -56,18 +70,10 @@ export function rows(r: BenchResults): Row[] {
       target: '',
       status: '',
     });
-    add(
-      `request ${level}: CA overhead p50`,
-      l.caOverheadP50Ms,
-      'ms',
-      c16 ? ['< 2 ms', l.caOverheadP50Ms < 2] : undefined,
-    );
-    add(
-      `request ${level}: CA overhead p99`,
-      l.caOverheadP99Ms,
-      'ms',
-      c16 ? ['< 10 ms', l.caOverheadP99Ms < 10] : undefined,
-    );
+    // No target: on 2 cores the closed loop saturates the machine at c16 and the overhead is mostly
+    // waiting for a core (docs/performance.md); CPU per request below is what is judged.
+    add(`request ${level}: CA overhead p50`, l.caOverheadP50Ms, 'ms');
+    add(`request ${level}: CA overhead p99`, l.caOverheadP99Ms, 'ms');
     add(`request ${level}: CA waiting for stand-ins p50`, l.caWaitingP50Ms, 'ms');
     add(
       `request ${level}: latency − stand-in medians (first method)`,
@@ -78,6 +84,12 @@ export function rows(r: BenchResults): Row[] {
       `request ${level}: CPU per request: CA / load generator + stand-ins`,
       l.caCpuMsPerRequest,
       `ms / ${round(l.benchCpuMsPerRequest)} ms`,
+      c16 ? ['CA <= 0.5 ms', (l.caCpuMsPerRequest ?? Infinity) <= 0.5] : undefined,
+    );
+    add(
+      `request ${level}: requests/s per CA core`,
+      l.caCpuMsPerRequest === undefined ? undefined : 1000 / l.caCpuMsPerRequest,
+      '/s',
     );
     // Cores kept busy = CPU per request × requests/s. Near the machine's core count, the closed
     // loop is CPU-bound and every process's share of the latency is mostly waiting for a core.
@@ -89,11 +101,16 @@ export function rows(r: BenchResults): Row[] {
     );
   }
   add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
-  add('cold start: spawn to first certificate', r.coldStartMs, 'ms', ['< 150 ms', r.coldStartMs < 150]);
+  add('cold start: spawn to first certificate', r.coldStartMs, 'ms', ['< 100 ms', r.coldStartMs < 100]);
   add(
     'cold start: node start / module load / first invoke',
     r.coldStart.nodeStartMs,
     `ms / ${round(r.coldStart.moduleLoadMs)} ms / ${round(r.coldStart.firstInvokeMs)} ms`,
+  );
+  add(
+    'cold start: of those, configuration / first KMS call (GetPublicKey)',
+    r.coldStart.configurationMs,
+    `ms / ${round(r.coldStart.firstKmsCallMs)} ms`,
   );
   add('bundle size (handler.cjs)', r.bundleBytes / MB, 'MB', ['< 1 MB', r.bundleBytes < MB]);
   add('client: lkp ssh (cached cert) added to ssh', r.client.addedMs, 'ms', [
@@ -101,7 +118,15 @@ export function rows(r: BenchResults): Row[] {
     r.client.addedMs < 50,
   ]);
   add('client: lkp ssh cached / plain ssh', r.client.cachedLkpSshMs, `ms / ${round(r.client.plainSshMs)} ms`);
-  add('client: first connection (fresh certificate)', r.client.firstConnectionMs, 'ms');
+  add(
+    "client: of the added time, Node's own start / lkp's",
+    r.client.nodeStartMs,
+    `ms / ${round(r.client.addedMs - r.client.nodeStartMs)} ms`,
+  );
+  add('client: first connection (fresh certificate)', r.client.firstConnectionMs, 'ms', [
+    '< 300 ms',
+    r.client.firstConnectionMs < 300,
+  ]);
   return out;
 }
 
