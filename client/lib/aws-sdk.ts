@@ -16,9 +16,10 @@ function load<T>(name: string): T {
   return requireCjs(name) as T;
 }
 
-export const ec2Sdk = () => load<typeof import('@aws-sdk/client-ec2')>('@aws-sdk/client-ec2');
 export const lambdaSdk = () => load<typeof import('@aws-sdk/client-lambda')>('@aws-sdk/client-lambda');
 export const iamSdk = () => load<typeof import('@aws-sdk/client-iam')>('@aws-sdk/client-iam');
 export const stsSdk = () => load<typeof import('@aws-sdk/client-sts')>('@aws-sdk/client-sts');
 export const credentialProviders = () =>
   load<typeof import('@aws-sdk/credential-providers')>('@aws-sdk/credential-providers');
+/** The SDK's own loader of region and settings from the environment and ~/.aws/config (no client). */
+export const sdkConfigLoader = () => load<typeof import('@smithy/core/config')>('@smithy/core/config');

@@ -244,6 +244,7 @@ export function loginContext(
       (ec2 ??= ec2Lookup({
         ...(profile.region ? { region: profile.region } : {}),
         ...(profile.awsProfile ? { awsProfile: profile.awsProfile } : {}),
+        credentials: getCredentials,
       })),
     keys: keyStoreFor(paths.keys(profileName), opts.env),
     now: () => Math.floor(Date.now() / 1000),

@@ -1,11 +1,14 @@
 /**
  * What the user typed → the instance to log in to: an instance id (`i-…`), an instance ARN or a
- * Name tag, resolved with EC2 DescribeInstances under the user's own credentials and region. The
- * only module of the client that calls EC2.
+ * Name tag, resolved with EC2 DescribeInstances under the user's own credentials and region
+ * (client/lib/instances.ts makes the call).
  */
-import type { EC2Client, Filter, Instance } from '@aws-sdk/client-ec2';
 import { CliError, EXIT } from '../errors.js';
-import { ec2Sdk } from './aws-sdk.js';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { Ec2Error } from '../../src/aws/ec2-query.js';
+import { describeInstances, type Ec2Instance, type InstanceFilter } from './instances.js';
+
+export type { Ec2Instance, InstanceFilter } from './instances.js';
 
 export type TargetSpec =
   | { kind: 'id'; text: string; instanceId: string }
@@ -90,9 +93,9 @@ export interface InstanceLookup {
   /** The region lookups run in, as the SDK resolved it. */
   region(): Promise<string>;
   describe(
-    input: { instanceIds?: string[]; filters?: Filter[] },
+    input: { instanceIds?: string[]; filters?: InstanceFilter[] },
     region?: string,
-  ): Promise<Array<{ instance: Instance; ownerId: string }>>;
+  ): Promise<Array<{ instance: Ec2Instance; ownerId: string }>>;
 }
 
 export async function resolveTarget(spec: TargetSpec, ec2: InstanceLookup): Promise<ResolvedTarget> {
@@ -139,7 +142,7 @@ export async function resolveTarget(spec: TargetSpec, ec2: InstanceLookup): Prom
           EXIT.usage,
           'pick one by its instance id: lkp ssh <user>@i-…',
         );
-      return toTarget(found[0] as { instance: Instance; ownerId: string }, region);
+      return toTarget(found[0] as { instance: Ec2Instance; ownerId: string }, region);
     }
   }
 }
@@ -150,7 +153,7 @@ export function formatInstances(list: readonly InstanceSummary[]): string {
     .join('\n');
 }
 
-function summary(i: Instance): InstanceSummary {
+function summary(i: Ec2Instance): InstanceSummary {
   return {
     instanceId: i.InstanceId ?? '?',
     ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
@@ -159,7 +162,7 @@ function summary(i: Instance): InstanceSummary {
 }
 
 function toTarget(
-  { instance, ownerId }: { instance: Instance; ownerId: string },
+  { instance, ownerId }: { instance: Ec2Instance; ownerId: string },
   region: string,
 ): ResolvedTarget {
   const instanceId = instance.InstanceId ?? '';
@@ -170,7 +173,7 @@ function toTarget(
   };
 }
 
-function addressOf(i: Instance): string | undefined {
+function addressOf(i: Ec2Instance): string | undefined {
   return i.PrivateIpAddress || i.PublicIpAddress || undefined;
 }
 
@@ -180,61 +183,37 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
-/** The SDK's EC2 client with the user's credentials (profile) and region; honours AWS_ENDPOINT_URL_EC2. */
-export function ec2Lookup(opts: { region?: string; awsProfile?: string }): InstanceLookup {
-  const clients = new Map<string, EC2Client>();
-  // The SDK (the heaviest module lkp has) loads on the first lookup, not when lkp starts: ids and
-  // ARNs with a cached certificate never get here (issue "Benchmarks", item 4).
-  const clientFor = async (region: string | undefined) => {
-    const key = region ?? '';
-    let client = clients.get(key);
-    if (!client) {
-      const { EC2Client } = ec2Sdk();
-      client = new EC2Client({
-        ...(region ? { region } : {}),
-        ...(opts.awsProfile ? { profile: opts.awsProfile } : {}),
-        maxAttempts: 2,
-      });
-      clients.set(key, client);
-    }
-    return client;
-  };
+/** EC2 with the user's credentials, region and endpoint, resolved as the SDK resolves them (instances.ts). */
+export function ec2Lookup(opts: {
+  region?: string;
+  awsProfile?: string;
+  credentials: () => Promise<AwsCredentialIdentity>;
+}): InstanceLookup {
+  const lookups = describeInstances(opts);
   return {
     async region() {
-      const client = await clientFor(opts.region);
-      try {
-        return await client.config.region();
-      } catch {
+      const region = await lookups.region();
+      if (region === undefined)
         throw new CliError(
           'no AWS region for looking up instances',
           EXIT.usage,
           'pass --region, set AWS_REGION, or give the instance ARN',
         );
-      }
+      return region;
     },
     async describe(input, region) {
-      const client = await clientFor(region ?? opts.region);
-      const { DescribeInstancesCommand } = ec2Sdk();
-      let out;
       try {
-        out = await client.send(
-          new DescribeInstancesCommand({
-            ...(input.instanceIds ? { InstanceIds: input.instanceIds } : {}),
-            ...(input.filters ? { Filters: input.filters } : {}),
-          }),
-        );
+        return await lookups.describe(input, region);
       } catch (e) {
-        const name = e instanceof Error ? e.name : 'Error';
-        if (name === 'InvalidInstanceID.NotFound' || name === 'InvalidInstanceID.Malformed') return [];
+        const code = e instanceof Ec2Error ? e.code : e instanceof Error ? e.name : 'Error';
+        if (code === 'InvalidInstanceID.NotFound' || code === 'InvalidInstanceID.Malformed') return [];
+        if (e instanceof CliError) throw e;
         throw new CliError(
-          `EC2 DescribeInstances failed (${name}): ${e instanceof Error ? e.message : String(e)}`,
+          `EC2 DescribeInstances failed (${code}): ${e instanceof Error ? e.message : String(e)}`,
           EXIT.error,
           'your AWS identity needs ec2:DescribeInstances; or pass the instance ARN',
         );
       }
-      return (out.Reservations ?? []).flatMap((r) =>
-        (r.Instances ?? []).map((instance) => ({ instance, ownerId: r.OwnerId ?? '' })),
-      );
     },
   };
 }

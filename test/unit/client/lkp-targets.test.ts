@@ -1,13 +1,19 @@
-import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { type InstanceLookup, parseLogin, parseTarget, resolveTarget } from '../../../client/lib/targets.js';
+import {
+  type Ec2Instance,
+  type InstanceFilter,
+  type InstanceLookup,
+  parseLogin,
+  parseTarget,
+  resolveTarget,
+} from '../../../client/lib/targets.js';
 
 const ARN = 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0';
 
-function fakeEc2(instances: Array<Instance & { owner?: string }>, calls: unknown[] = []): InstanceLookup {
+function fakeEc2(instances: Array<Ec2Instance & { owner?: string }>, calls: unknown[] = []): InstanceLookup {
   return {
     region: async () => 'us-east-1',
-    async describe(input: { instanceIds?: string[]; filters?: Filter[] }, region?: string) {
+    async describe(input: { instanceIds?: string[]; filters?: InstanceFilter[] }, region?: string) {
       calls.push({ ...input, region });
       const name = input.filters?.find((f) => f.Name === 'tag:Name')?.Values?.[0];
       return instances
