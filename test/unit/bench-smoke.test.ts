@@ -32,12 +32,11 @@ describe('benchmark smoke run', () => {
       signerCheckPct: expect.any(Number),
     });
     expect(ed.ratio).toBeCloseTo(ed.certsPerSecond / ed.sshKeygenCertsPerSecond);
-    // Both shares are differences of times measured in one run, expressed against the raw signature.
-    const raw = 1 / ed.rawSignaturesPerSecond;
-    expect(ed.encoderOverheadPct).toBeCloseTo(
-      ((1 / ed.certsPerSecond - 1 / ed.signerSignaturesPerSecond) / raw) * 100,
+    // The encoder's share is timed on its own; the signer's is its time over the raw signature's.
+    expect(ed.encoderOverheadPct).toBeGreaterThan(0);
+    expect(ed.signerCheckPct).toBeCloseTo(
+      (ed.rawSignaturesPerSecond / ed.signerSignaturesPerSecond - 1) * 100,
     );
-    expect(ed.signerCheckPct).toBeCloseTo(((1 / ed.signerSignaturesPerSecond - raw) / raw) * 100);
   });
 
   it('whole requests report latency, throughput, CA overhead and each stand-in', async () => {
