@@ -6,6 +6,7 @@ import type { Grant, JumpboxGrant } from './authorize/grant.js';
 import type { SshPublicKey, CertificateTemplate } from './cert/index.js';
 import type { CaConfig } from './config.js';
 import { policyError } from './errors.js';
+import { formatHostAddress, parseHostAddress } from './host-address.js';
 import type { HostCertRequest, LkpIdentity, UserCertRequest } from './protocol.js';
 
 /** Clocks on hosts drift; a certificate valid from a minute ago survives a slightly slow sshd clock. */
@@ -87,8 +88,10 @@ export const PERMITOPEN_PRINCIPAL_PREFIX = 'lkp-permitopen=';
 
 /** `host`, `host:port` or `[ipv6]:port` (DESIGN §3.2) as sshd's permitopen wants it: always with a port. */
 export function permitOpenTarget(address: string): string {
-  if (address.startsWith('[') || /:\d+$/.test(address)) return address;
-  return `${address}:22`;
+  const parsed = parseHostAddress(address);
+  // The grant's addresses were parsed already (src/authorize/response.ts); anything else is a bug.
+  if (parsed === undefined) throw new Error(`not a host address: '${address}'`);
+  return formatHostAddress({ host: parsed.host, port: parsed.port ?? 22 });
 }
 
 /** A jumpbox certificate: the main certificate's key and validity, the jumpbox's principals, port forwarding only (DESIGN §3.4). */

@@ -4,40 +4,19 @@
  * and a real sshd started on what the agent wrote. Host certificate, a user login with an lkp
  * certificate, idempotence, renewal, and a CA that cannot be reached (the old configuration stays).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
 import { knownHostsLine, type SshLogin } from '../../client/lib/ssh-args.js';
 import { parseCertificate } from '../../src/cert/index.js';
-import { startImdsStandin, type ImdsStandin } from '../../src/local/imds-standin.js';
+import { startAgentInstance, type AgentInstance, type AgentRun } from '../../src/local/host-agent.js';
 import { requestUserCertificate, trySsh } from '../../src/local/instance.js';
 import { findSshd, generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
-import { stopChild } from '../../src/local/process.js';
-import { freePort, waitForBanner } from '../../src/local/sshd.js';
-import {
-  LOCAL_ACCOUNT,
-  LOCAL_INSTANCE_ARN,
-  LOCAL_INSTANCE_ID,
-  LOCAL_INSTANCE_ROLE,
-  LOCAL_REGION,
-  startLocalStack,
-  type LocalStack,
-} from '../../src/local/stack.js';
+import { freePort, type Sshd } from '../../src/local/sshd.js';
+import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
-import { runAgent } from './agent.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
@@ -47,18 +26,15 @@ const MARKER = 'lkp-agent-ok';
 const asRoot = process.getuid?.() === 0 && findSshd() !== undefined;
 
 let stack: LocalStack;
-let imds: ImdsStandin;
+let host: AgentInstance;
 let info: InfoResponse;
 let root: string;
-let sshd: ChildProcess;
-let port: number;
+let sshd: Sshd;
 let userKey: KeyPair;
-let firstRun: { code: number; stdout: string; stderr: string };
+let firstRun: AgentRun;
 
 const at = (path: string) => join(root, path);
-const agent = (args: string[], env: Record<string, string> = {}) =>
-  runAgent(args, { LKP_HOST_ROOT: root, LKP_HOST_IMDS_ENDPOINT: imds.url, ...env });
-const run = (env: Record<string, string> = {}) => agent(['run', '--ca', stack.caUrl, '--no-reload'], env);
+const run = (env: Record<string, string> = {}) => host.runAgent(undefined, env);
 const hostCertificateRequests = () =>
   stack
     .caOutput()
@@ -71,43 +47,23 @@ describe.skipIf(!asRoot)('lkp-host-agent on a bare host with a real sshd', () =>
   beforeAll(async () => {
     stack = await startLocalStack();
     info = await fetchCaInfo(stack.caUrl);
-    const { accessKeyId, secretAccessKey, sessionToken } = stack.host.credentials;
-    imds = await startImdsStandin({
-      region: LOCAL_REGION,
-      account: LOCAL_ACCOUNT,
-      instanceId: LOCAL_INSTANCE_ID,
-      localIpv4: '127.0.0.1',
-      localHostname: 'localhost',
-      role: {
-        name: LOCAL_INSTANCE_ROLE.roleName,
-        accessKeyId,
-        secretAccessKey,
-        ...(sessionToken ? { sessionToken } : {}),
-      },
-    });
-    root = mkdtempSync('/run/lkp-agent-e2e-');
-    chmodSync(root, 0o755);
-    port = await freePort();
-    mkdirSync(at('etc/ssh'), { recursive: true, mode: 0o755 });
-    writeFileSync(at('etc/ssh/sshd_config'), sshdConfig(port));
-
+    host = await startAgentInstance(stack);
+    root = host.root;
     firstRun = await run();
-    sshd = await startSshd(at('etc/ssh/sshd_config'), port);
+    sshd = await host.startSshd();
     userKey = await generateKeyPair(stack.dir, 'id_ed25519');
     writeFileSync(join(stack.dir, 'known_hosts'), `${knownHostsLine(info.CaPublicKeys[0] ?? '')}\n`);
   });
 
   afterAll(async () => {
-    if (sshd) await stopChild(sshd);
-    await imds?.close();
+    await host?.close();
     await stack?.close();
-    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   const login = (certificatePath: string): SshLogin => ({
     user: loginUser,
     host: '127.0.0.1',
-    port,
+    port: sshd.port,
     keyPath: userKey.privatePath,
     certificatePath,
     knownHostsPath: join(stack.dir, 'known_hosts'),
@@ -181,7 +137,7 @@ describe.skipIf(!asRoot)('lkp-host-agent on a bare host with a real sshd', () =>
     ];
     const before = files.map((f) => readFileSync(at(f), 'utf8'));
     const closed = `http://127.0.0.1:${await freePort()}`;
-    const down = await agent(['run', '--ca', closed, '--no-reload'], {
+    const down = await host.runAgent(['run', '--ca', closed, '--no-reload'], {
       LKP_HOST_TEST_NOW: String(certificate().validBefore),
     });
     expect(down.code).not.toBe(0);
@@ -192,30 +148,3 @@ describe.skipIf(!asRoot)('lkp-host-agent on a bare host with a real sshd', () =>
     expect(await trySsh(login(certificatePath), ['echo', MARKER])).toMatchObject({ ok: true });
   });
 });
-
-function sshdConfig(listenPort: number): string {
-  return [
-    `Include ${root}/etc/ssh/sshd_config.d/*.conf`,
-    `ListenAddress 127.0.0.1:${listenPort}`,
-    'AuthorizedKeysFile none',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PermitRootLogin prohibit-password',
-    'UsePAM no',
-    'PidFile none',
-    'LogLevel VERBOSE',
-    '',
-  ].join('\n');
-}
-
-async function startSshd(configPath: string, listenPort: number): Promise<ChildProcess> {
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const logPath = at('sshd.log');
-  const logFd = openSync(logPath, 'w');
-  const child = spawn(findSshd() ?? 'sshd', ['-D', '-e', '-f', configPath], {
-    stdio: ['ignore', 'ignore', logFd],
-  });
-  closeSync(logFd);
-  await waitForBanner(listenPort, child, () => readFileSync(logPath, 'utf8'));
-  return child;
-}

@@ -27,11 +27,6 @@ export interface Sshd {
 }
 
 export async function startSshd(opts: SshdOptions): Promise<Sshd> {
-  const sshd = findSshd();
-  if (sshd === undefined)
-    throw new Error('OpenSSH sshd was not found; install it (Debian/Ubuntu: apt-get install openssh-server)');
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
-
   const principalsDir = join(opts.dir, 'principals');
   mkdirSync(principalsDir, { recursive: true });
   for (const [user, names] of Object.entries(opts.principals))
@@ -42,7 +37,15 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   const port = await freePort();
   const configPath = join(opts.dir, 'sshd_config');
   writeFileSync(configPath, sshdConfig({ ...opts, port, caPath, principalsDir }));
-  const logPath = join(opts.dir, 'sshd.log');
+  return spawnSshd(configPath, port, join(opts.dir, 'sshd.log'));
+}
+
+/** Runs `sshd -D -e -f configPath` (which listens on `port`), logging to `logPath`; ready once it answers with a banner. */
+export async function spawnSshd(configPath: string, port: number, logPath: string): Promise<Sshd> {
+  const sshd = findSshd();
+  if (sshd === undefined)
+    throw new Error('OpenSSH sshd was not found; install it (Debian/Ubuntu: apt-get install openssh-server)');
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
   const logFd = openSync(logPath, 'w');
   const child = spawn(sshd, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', logFd] });
   closeSync(logFd);

@@ -369,7 +369,7 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
             hostKeyAlias: 'outer',
             principals: ['jump@outer'],
           },
-          { address: '[fd00::5]:22', user: 'jump', hostKeyAlias: 'inner', principals: ['jump@inner'] },
+          { address: 'fd00::5', user: 'jump', hostKeyAlias: 'inner', principals: ['jump@inner'] },
         ],
       }),
     });
