@@ -3,6 +3,7 @@
  * fields, so an Authorization header, token or key can never reach it by accident.
  */
 import type { ErrorCode } from './errors.js';
+import type { CaRequest } from './protocol.js';
 
 export interface AuditJumpbox {
   address: string;
@@ -18,10 +19,18 @@ export interface AuditLease {
   revoked: number;
 }
 
+export interface AuditLock {
+  lockId: string;
+  type: string;
+  value: string;
+  reason: string;
+  expiresAt?: number;
+}
+
 export interface AuditRecord {
   time: string;
   decision: 'allow' | 'deny';
-  kind?: 'User' | 'Host' | 'Info' | 'Close' | 'Accounts';
+  kind?: CaRequest['Kind'];
   transport: string;
   requestId?: string;
   sourceIp?: string;
@@ -45,6 +54,8 @@ export interface AuditRecord {
   /** The unix accounts an Accounts request was answered with, and those of them with sudo. */
   accounts?: string[];
   sudo?: string[];
+  /** The lock a Lock or Unlock request made or removed. */
+  lock?: AuditLock;
   code?: ErrorCode;
   reason?: string;
   detail?: Record<string, string>;
@@ -80,6 +91,7 @@ const FIELDS: readonly (keyof AuditRecord)[] = [
   'closed',
   'accounts',
   'sudo',
+  'lock',
   'code',
   'reason',
   'detail',

@@ -12,6 +12,10 @@ import { loadConfig, type CaConfig, type ConfigContext } from './config.js';
 import { ec2Directory } from './ec2.js';
 import { verifyIdentity } from './identity/index.js';
 import { ec2LeaseManager } from './ingress/index.js';
+import { dynamoDbClient } from './aws/dynamodb-json.js';
+import { splitKeyLine } from './cert/keys.js';
+import { lockService, type LockService } from './locks/service.js';
+import { dynamoDbLockStore } from './locks/store.js';
 import { loadSigner } from './signer/index.js';
 import type { Signer } from './signer/signer.js';
 
@@ -40,6 +44,8 @@ export async function bootstrapCa(
   };
   if (config.caAccount === undefined)
     note('LKP_CA_ACCOUNT is unknown: host names are not confirmed against EC2 and targets are not checked');
+  if (config.locksTable === undefined)
+    note('LKP_LOCKS_TABLE is not set: nothing can be locked and hosts get no revocation list');
   const ca = createCa({
     config,
     signer,
@@ -57,9 +63,23 @@ export async function bootstrapCa(
     ...(config.accounts !== undefined
       ? { groupMembers: iamGroupMembers({ partition: config.partition }) }
       : {}),
+    ...(config.locksTable !== undefined ? { locks: locksOf(config, signer) } : {}),
     audit,
   });
   return { ca, config, signer };
+}
+
+/** DESIGN §8: locks read from LKP_LOCKS_TABLE; the KRL revokes certificates of the signing key. */
+function locksOf(config: CaConfig, signer: Signer): LockService {
+  const table = config.locksTable ?? '';
+  const db = dynamoDbClient({ region: config.region, maxAttempts: 2 });
+  return lockService(dynamoDbLockStore(table, db), {
+    caKeys: [splitKeyLine(signer.publicKey, 'CA public key').blob],
+    ownInstanceArn: (id) =>
+      config.caAccount === undefined
+        ? undefined
+        : `arn:${config.partition}:ec2:${config.region}:${config.caAccount}:instance/${id}`,
+  });
 }
 
 function choosePolicy(config: CaConfig): Policy {
@@ -70,6 +90,7 @@ function choosePolicy(config: CaConfig): Policy {
     allowedAccounts: config.allowedAccounts,
     allow: config.allow,
     personalAccounts: config.personalAccounts,
+    admins: config.admins,
   });
 }
 

@@ -20,6 +20,7 @@ import type { CaConfig } from './config.js';
 import { HTTP_STATUS, asLkpError, badRequest, policyError } from './errors.js';
 import type { LeaseManager, LeaseResult } from './ingress/index.js';
 import type {
+  CaRequest,
   CaResponse,
   CertResponse,
   CloseRequest,
@@ -34,9 +35,13 @@ import type {
 } from './protocol.js';
 import { parseRequest, parseRequestBody } from './request.js';
 import type { Signer } from './signer/signer.js';
-import { buildTemplate, jumpboxTemplate } from './template.js';
+import { buildTemplate, certificateKeyId, jumpboxTemplate } from './template.js';
 import type { InstanceDirectory } from './ec2.js';
 import { verifyVouchers } from './identity/voucher.js';
+import { handleRevocation } from './locks/ca-requests.js';
+import { REVOCATION_KINDS } from './locks/request.js';
+import type { RevocationRequest } from './locks/protocol.js';
+import type { LockService } from './locks/service.js';
 
 export type IdentityVerifier = (
   proof: IdentityProof,
@@ -55,6 +60,8 @@ export interface CaDeps {
   leases?: LeaseManager;
   /** IAM group members for Accounts requests; without it the CA manages no unix accounts. */
   groupMembers?: GroupMembers;
+  /** Locks and the revocation list (LKP_LOCKS_TABLE); without it nothing is locked and Lock requests are refused. */
+  locks?: LockService;
   audit: AuditSink;
   now?: () => Date;
   random?: (size: number) => Buffer;
@@ -90,8 +97,9 @@ export function createCa(deps: CaDeps): Ca {
         record.decision = 'allow';
         return { status: 200, response: info(deps) };
       }
-      const response =
-        req.Kind === 'Close'
+      const response = isRevocation(req)
+        ? await handleRevocation(req, deps, record, now())
+        : req.Kind === 'Close'
           ? await closeLeases(req, deps, record, now())
           : req.Kind === 'Accounts'
             ? await answerAccounts(req, deps, record, now())
@@ -132,6 +140,17 @@ async function issue(
   const vouchers =
     req.Kind === 'User' && req.Vouchers ? await verifyVouchers(req.Vouchers, who, deps.config, now) : [];
   if (vouchers.length > 0) record.vouchers = vouchers.map((v) => v.Arn);
+
+  // DESIGN §8: a locked caller, key, KeyId or instance gets nothing, whatever the policy would say.
+  await deps.locks?.check(
+    {
+      callerArn: who.Arn,
+      keyFingerprint: publicKey.fingerprint,
+      keyId: certificateKeyId(req, who),
+      instanceArn: req.Kind === 'User' ? req.RemoteInstanceArn : req.HostInstanceArn,
+    },
+    now,
+  );
 
   record.policy = deps.policy.name;
   const grant = await authorize(req, who, vouchers, publicKey, deps, meta);
@@ -275,6 +294,10 @@ async function signJumpboxes(
     });
   }
   return signed;
+}
+
+function isRevocation(req: CaRequest): req is RevocationRequest {
+  return (REVOCATION_KINDS as readonly string[]).includes(req.Kind);
 }
 
 function info(deps: CaDeps): InfoResponse {

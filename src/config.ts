@@ -35,6 +35,10 @@ export interface CaConfig {
   ingress: IngressConfig;
   /** Unix accounts for hosts (docs/architecture.md, "Unix accounts"); undefined → none managed. */
   accounts: AccountsConfig | undefined;
+  /** LKP_LOCKS_TABLE: the DynamoDB table of locks (DESIGN §8); undefined → no locks, no revocation list. */
+  locksTable: string | undefined;
+  /** LKP_ADMINS: ARN patterns (`*` = any characters) the built-in policy allows admin actions. */
+  admins: readonly string[];
 }
 
 export interface IngressConfig {
@@ -64,6 +68,9 @@ const LAMBDA_NAME =
 const KMS_KEY = /^[A-Za-z0-9:/_.-]{1,2048}$/;
 const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
+/** A DynamoDB table name, or its ARN. */
+const TABLE = /^(arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/)?[A-Za-z0-9_.-]{3,255}$/;
+const ADMIN_PATTERN = /^arn:(\*|aws|aws-cn|aws-us-gov):[\x21-\x7e]{1,1000}$/;
 /** As many as a policy may name (src/authorize/response.ts); every port is one rule per caller. */
 const MAX_LEASE_PORTS = 8;
 
@@ -160,12 +167,17 @@ export function loadConfig(
     allow,
     ingress: parseIngress(get, problems),
     accounts: parseAccountsConfig(get, problems),
+    locksTable: get('LKP_LOCKS_TABLE'),
+    admins: parseAdmins(get('LKP_ADMINS'), problems),
   };
+  if (config.locksTable !== undefined && !TABLE.test(config.locksTable))
+    problems.push(`LKP_LOCKS_TABLE must be a DynamoDB table name or ARN (got "${config.locksTable}")`);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...config,
     allowedAccounts: Object.freeze([...allowedAccounts]),
     allow: Object.freeze(allow.map((r) => Object.freeze({ ...r, logins: Object.freeze([...r.logins]) }))),
+    admins: Object.freeze([...config.admins]),
   });
 }
 
@@ -213,6 +225,17 @@ function parseIngress(get: (name: string) => string | undefined, problems: strin
     groups: Object.freeze(groups),
     defaultPorts: Object.freeze([...numbers].sort((a, b) => a - b)),
   });
+}
+
+function parseAdmins(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const admins = [...new Set(raw.split(',').map((a) => a.trim()))];
+  const bad = admins.filter((a) => !ADMIN_PATTERN.test(a));
+  if (bad.length > 0)
+    problems.push(
+      `LKP_ADMINS must be comma-separated IAM/STS ARNs, * for any characters (e.g. arn:aws:sts::111122223333:assumed-role/Admin/*); bad: ${bad.map((a) => `"${a}"`).join(', ')}`,
+    );
+  return admins;
 }
 
 function parseCaKey(raw: string | undefined, problems: string[]): CaKeySpec {

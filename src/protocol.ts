@@ -66,7 +66,13 @@ export interface AccountsRequest {
   HostInstanceArn: string;
 }
 
-export type CaRequest = UserCertRequest | HostCertRequest | InfoRequest | CloseRequest | AccountsRequest;
+export type CaRequest =
+  | UserCertRequest
+  | HostCertRequest
+  | InfoRequest
+  | CloseRequest
+  | AccountsRequest
+  | import('./locks/protocol.js').RevocationRequest;
 
 /** The verified caller, as given to policies (DESIGN §3.1). */
 export interface LkpIdentity {
@@ -166,7 +172,13 @@ export interface AccountsResponse {
   Removed: 'lock' | 'delete';
 }
 
-export type CaResponse = CertResponse | InfoResponse | CloseResponse | AccountsResponse | ErrorResponse;
+export type CaResponse =
+  | CertResponse
+  | InfoResponse
+  | CloseResponse
+  | AccountsResponse
+  | import('./locks/protocol.js').RevocationResponse
+  | ErrorResponse;
 
 /**
  * A voucher the CA has verified (DESIGN §3.4 seed types): the voucher's identity, proved like a

@@ -3,6 +3,7 @@
  * strings and over-large bodies are BadRequest. Whether the proof is genuine is src/identity's job.
  */
 import { badRequest } from './errors.js';
+import { parseRevocationRequest, REVOCATION_KINDS } from './locks/request.js';
 import {
   MAX_REQUEST_BYTES,
   MAX_VOUCHERS,
@@ -12,7 +13,7 @@ import {
   type UserCertRequest,
 } from './protocol.js';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 const MAX_STRING = 8 * 1024;
 const MAX_HEADERS = 16;
@@ -65,7 +66,10 @@ export function parseRequest(raw: unknown): CaRequest {
         HostInstanceArn: instanceArn(req.HostInstanceArn, 'HostInstanceArn'),
       };
     default:
-      throw badRequest('request Kind must be "User", "Host", "Info", "Close" or "Accounts"');
+      if (REVOCATION_KINDS.includes(req.Kind as never)) return parseRevocationRequest(req);
+      throw badRequest(
+        `request Kind must be one of "User", "Host", "Info", "Close", "Accounts", ${REVOCATION_KINDS.map((k) => `"${k}"`).join(', ')}`,
+      );
   }
 }
 
@@ -137,20 +141,20 @@ export function parseIdentityProof(raw: unknown, what = 'Identity'): IdentityPro
   };
 }
 
-function instanceArn(raw: unknown, what: string): string {
+export function instanceArn(raw: unknown, what: string): string {
   const arn = string(raw, what);
   if (!INSTANCE_ARN.test(arn))
     throw badRequest(`${what} must be an EC2 instance ARN: arn:aws:ec2:<region>:<account>:instance/i-…`);
   return arn;
 }
 
-function object(raw: unknown, what: string): Json {
+export function object(raw: unknown, what: string): Json {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw badRequest(`${what} must be a JSON object`);
   return raw as Json;
 }
 
-function onlyFields(obj: Json, what: string, allowed: readonly string[]): void {
+export function onlyFields(obj: Json, what: string, allowed: readonly string[]): void {
   const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
   if (unknown.length > 0)
     throw badRequest(
@@ -158,7 +162,7 @@ function onlyFields(obj: Json, what: string, allowed: readonly string[]): void {
     );
 }
 
-function string(raw: unknown, what: string): string {
+export function string(raw: unknown, what: string): string {
   if (typeof raw !== 'string') throw badRequest(`${what} must be a string`);
   if (raw.length > MAX_STRING) throw badRequest(`${what} is longer than ${MAX_STRING} characters`);
   return raw;

@@ -28,7 +28,7 @@ export function buildTemplate(input: TemplateInput, cfg: CaConfig): CertificateT
     kind,
     publicKey: input.publicKey,
     serial: input.serial,
-    keyId: keyId(input.req, input.who),
+    keyId: certificateKeyId(input.req, input.who),
     principals: principals(input.grant.principals),
     validAfter,
     validBefore,
@@ -38,7 +38,7 @@ export function buildTemplate(input: TemplateInput, cfg: CaConfig): CertificateT
 }
 
 /** Who the certificate was issued to, as sshd logs it: the caller's ARN, or the instance's for a host. */
-function keyId(req: UserCertRequest | HostCertRequest, who: LkpIdentity): string {
+export function certificateKeyId(req: UserCertRequest | HostCertRequest, who: LkpIdentity): string {
   return req.Kind === 'Host' ? req.HostInstanceArn : who.Arn;
 }
 

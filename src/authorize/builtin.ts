@@ -7,7 +7,7 @@ import { offeredGrant } from '../accounts/policy-answer.js';
 import { forbidden } from '../errors.js';
 import { personalAccountName } from '../posix-name.js';
 import { INSTANCE_ARN } from '../request.js';
-import { type AllowRule, allowingRules, identityNamed, isInstanceRoleSession } from './allow.js';
+import { type AllowRule, allowingRules, globMatch, identityNamed, isInstanceRoleSession } from './allow.js';
 import { DEFAULT_USER_EXTENSIONS, defaultUserPrincipal, type Grant } from './grant.js';
 import type { Policy } from './policy.js';
 
@@ -17,6 +17,8 @@ export interface BuiltinPolicyOptions {
   allow: readonly AllowRule[];
   /** LKP_PERSONAL_ACCOUNTS: a caller may log in only as posixName(own user or role session name). */
   personalAccounts?: boolean;
+  /** LKP_ADMINS: ARN patterns of the callers allowed admin actions (Lock, Unlock, Locks); none → nobody. */
+  admins?: readonly string[];
 }
 
 export function builtinPolicy(opts: BuiltinPolicyOptions): Policy {
@@ -52,6 +54,16 @@ export function builtinPolicy(opts: BuiltinPolicyOptions): Policy {
         criticalOptions: {},
         extensions: [...DEFAULT_USER_EXTENSIONS],
       };
+    },
+    async authorizeAdmin(req): Promise<void> {
+      // DESIGN §8: admin actions only for identities the deployer named; nobody when none were.
+      const admins = opts.admins ?? [];
+      if (!admins.some((pattern) => globMatch(pattern, req.From.Arn)))
+        throw forbidden(
+          admins.length === 0
+            ? `this CA names no admins (LKP_ADMINS), so nobody may ${req.Action.toLowerCase()}`
+            : `${req.From.Arn} is not an lkp admin (LKP_ADMINS)`,
+        );
     },
     async authorizeHost(req): Promise<Grant> {
       // Requested names are signed only once the CA can confirm them against EC2 (DESIGN §3.4);

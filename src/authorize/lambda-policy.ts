@@ -7,9 +7,10 @@ import { parseAccountsPolicyResponse } from '../accounts/policy-answer.js';
 import { AnswerTooLarge, AwsServiceError } from '../aws/http-client.js';
 import { lambdaInvoker, type InvokeResult, type LambdaInvoker } from '../aws/lambda-invoke.js';
 import { LkpError } from '../errors.js';
+import type { LkpAdminAuthorizationRequest } from '../locks/protocol.js';
 import type { LkpAuthorizationRequest } from '../protocol.js';
 import type { Policy } from './policy.js';
-import { parseHostPolicyResponse, parseUserPolicyResponse } from './response.js';
+import { parseAdminPolicyResponse, parseHostPolicyResponse, parseUserPolicyResponse } from './response.js';
 
 /** A policy answer is a few hundred bytes; anything far larger is a broken policy, not parsed. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -33,12 +34,14 @@ export function lambdaPolicy(functionName: string, timeoutMs: number, client?: L
       // function's error (stack trace and all) still gets its own message.
       maxResponseBytes: 4 * MAX_ANSWER_BYTES,
     }));
-  const ask = (req: LkpAuthorizationRequest) => invokePolicy(invoker, functionName, timeoutMs, req);
+  const ask = (req: LkpAuthorizationRequest | LkpAdminAuthorizationRequest) =>
+    invokePolicy(invoker, functionName, timeoutMs, req);
   return {
     name: `lambda:${functionName}`,
     authorizeUser: async (req) => parseUserPolicyResponse(await ask(req), req),
     authorizeHost: async (req) => parseHostPolicyResponse(await ask(req), req),
     authorizeAccounts: async (req) => parseAccountsPolicyResponse(await ask(req), req),
+    authorizeAdmin: async (req) => parseAdminPolicyResponse(await ask(req), req),
   };
 }
 
@@ -47,7 +50,7 @@ async function invokePolicy(
   lambda: () => LambdaInvoker,
   functionName: string,
   timeoutMs: number,
-  req: LkpAuthorizationRequest,
+  req: LkpAuthorizationRequest | LkpAdminAuthorizationRequest,
 ): Promise<unknown> {
   const payload = Buffer.from(JSON.stringify(req), 'utf8');
   // Not AbortSignal.timeout: its timer (and what it holds) would live on for timeoutMs after every

@@ -4,6 +4,7 @@ import type {
   LkpHostCertAuthorizationRequest,
   LkpUserCertAuthorizationRequest,
 } from '../protocol.js';
+import type { LkpAdminAuthorizationRequest } from '../locks/protocol.js';
 import type { Grant } from './grant.js';
 
 /**
@@ -16,4 +17,6 @@ export interface Policy {
   authorizeHost(req: LkpHostCertAuthorizationRequest): Promise<Grant>;
   /** Which of the offered unix accounts the instance keeps; never more than offered. */
   authorizeAccounts(req: LkpAccountsAuthorizationRequest): Promise<AccountsGrant>;
+  /** Lock, Unlock, Locks (DESIGN §8): resolves when allowed. Absent → every admin action is Forbidden. */
+  authorizeAdmin?(req: LkpAdminAuthorizationRequest): Promise<void>;
 }

@@ -16,6 +16,7 @@ import {
   type LkpHostCertAuthorizationRequest,
   type LkpUserCertAuthorizationRequest,
 } from '../protocol.js';
+import type { LkpAdminAuthorizationRequest } from '../locks/protocol.js';
 import { SSH_USERNAME } from '../request.js';
 import {
   DEFAULT_USER_EXTENSIONS,
@@ -108,6 +109,12 @@ export function parseHostPolicyResponse(raw: unknown, req: LkpHostCertAuthorizat
   // Here Principals are extra names: the instance ARN is always first, so [] is harmless.
   const extra = fields.Principals ? parsePrincipals(fields.Principals, 0) : [];
   return { principals: unique([req.HostInstanceArn, ...extra]), criticalOptions: {}, extensions: [] };
+}
+
+/** An admin-action answer (Lock, Unlock, Locks): only `Authorized`, decided exactly like a certificate. */
+export function parseAdminPolicyResponse(raw: unknown, req: LkpAdminAuthorizationRequest): void {
+  const fields = readFields(raw, '', ['Authorized'] as const);
+  checkAuthorized(fields.Authorized, `policy denied ${req.From.Arn} the admin action ${req.Action}`);
 }
 
 /**

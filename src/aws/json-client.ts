@@ -1,6 +1,6 @@
 /**
- * A small client for AWS JSON 1.1 APIs (POST / with `X-Amz-Target: <prefix>.<Operation>`, JSON in
- * and out): what the CA needs of KMS without the SDK client (docs/performance.md). Signing, bounds
+ * A small client for AWS JSON 1.0 and 1.1 APIs (POST / with `X-Amz-Target: <prefix>.<Operation>`, JSON in
+ * and out): what the CA needs of KMS and DynamoDB without the SDK clients (docs/performance.md). Signing, bounds
  * and retries: src/aws/http-client.ts. Also reads the JSON error answers REST-JSON services (Lambda)
  * share with it.
  */
@@ -30,6 +30,8 @@ export interface JsonService {
   signingRegion: string;
   /** `TrentService` for KMS. */
   targetPrefix: string;
+  /** The protocol version in the Content-Type: 1.1 (KMS) unless the service speaks 1.0 (DynamoDB). */
+  jsonVersion?: '1.0' | '1.1';
   endpoint: string;
   /** The service's error class, so callers can tell its refusals apart. */
   error: (code: string, status: number, message: string) => AwsServiceError;
@@ -46,7 +48,7 @@ export function jsonClient(service: JsonService, opts: AwsClientLimits): JsonCli
         {
           path: '/',
           headers: {
-            'Content-Type': 'application/x-amz-json-1.1',
+            'Content-Type': `application/x-amz-json-${service.jsonVersion ?? '1.1'}`,
             'X-Amz-Target': `${service.targetPrefix}.${operation}`,
           },
           body: JSON.stringify(input),

@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KeySpec, KeyUsageType, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { readLimitedBody } from '../http-body.js';
-import type { SigningCredentials, SigV4FailureCode } from './sigv4-verify.js';
-import { startStandinServer, verifyStandinSignature } from './standin-server.js';
+import type { SigningCredentials } from './sigv4-verify.js';
+import { JSON_SIGV4_FAULTS, startStandinServer, verifyStandinSignature } from './standin-server.js';
 import { localCredentials } from './credentials.js';
 
 export interface KmsStandinOptions {
@@ -254,7 +254,7 @@ async function handle(
     maxSkewMs: MAX_SKEW_MS,
     credentials,
   });
-  if (!verdict.ok) throw new KmsFault(SIGV4_FAULTS[verdict.code], verdict.message);
+  if (!verdict.ok) throw new KmsFault(JSON_SIGV4_FAULTS[verdict.code], verdict.message);
 
   if (!(req.headers['content-type'] ?? '').startsWith(JSON_CONTENT_TYPE)) {
     throw new KmsFault('SerializationException', `Content-Type must be ${JSON_CONTENT_TYPE}`);
@@ -274,15 +274,6 @@ async function handle(
   }
   sendJson(res, 200, await operation(input as Json, store));
 }
-
-/** How AWS JSON services name SigV4 failures. */
-const SIGV4_FAULTS: Readonly<Record<SigV4FailureCode, string>> = {
-  MissingAuthenticationToken: 'MissingAuthenticationTokenException',
-  IncompleteSignature: 'IncompleteSignatureException',
-  InvalidClientTokenId: 'UnrecognizedClientException',
-  SignatureDoesNotMatch: 'InvalidSignatureException',
-  RequestExpired: 'InvalidSignatureException',
-};
 
 type Operation = (input: Json, store: KeyStore) => Json | Promise<Json>;
 

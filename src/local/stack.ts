@@ -14,6 +14,7 @@ import { kmsSigner } from '../signer/kms.js';
 import { kmsClient } from '../aws/kms-json.js';
 import type { Signer } from '../signer/signer.js';
 import { localCredentials } from './credentials.js';
+import { startDynamoDbStandin, type DynamoDbStandin } from './dynamodb-standin.js';
 import { startEc2Standin, type Ec2Standin, type LocalInstance } from './ec2-standin.js';
 import { startIamStandin, type IamStandin, type LocalRole } from './iam-standin.js';
 import { startKmsStandin, type KmsStandin } from './kms-standin.js';
@@ -43,6 +44,9 @@ export const LOCAL_INSTANCE_ROLE: LocalRole = {
 };
 
 export const LOCAL_POLICY_FUNCTION = 'lkp-local-policy';
+/** The lock table (LKP_LOCKS_TABLE) in the DynamoDB stand-in, and the admin allowed to lock (LKP_ADMINS). */
+export const LOCAL_LOCKS_TABLE = 'lkp-locks';
+export const LOCAL_ADMIN_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:user/admin`;
 const CA_KEY_ALIAS = 'alias/lkp-ca';
 
 /** The demo instance, as EC2 describes it: reachable on loopback, so its host certificate can name 127.0.0.1. */
@@ -75,6 +79,8 @@ export interface LocalStack {
   iam: IamStandin;
   /** Present when a policy module runs as AUTHORIZATION_LAMBDA. */
   lambda: LambdaStandin | undefined;
+  /** Holds the lock table (LKP_LOCKS_TABLE). */
+  dynamodb: DynamoDbStandin;
   caUrl: string;
   /** The environment the CA runs with: the same configuration drives the Lambda handler in tests. */
   caEnv: Readonly<Record<string, string>>;
@@ -84,6 +90,8 @@ export interface LocalStack {
   user: LocalPrincipal;
   /** The instance's role session (assumed-role/<LOCAL_INSTANCE_ROLE>/<instance id>), which asks for its host certificate. */
   host: LocalPrincipal;
+  /** An IAM user named in LKP_ADMINS: may lock and unlock (the last of sts.principals). */
+  admin: LocalPrincipal;
   /** Every line the CA wrote on stdout (its audit log). */
   caOutput(): string;
   /** Stops `service` when the stack closes (before what started earlier), e.g. the demo's sshd. */
@@ -103,7 +111,7 @@ export interface LocalStackOptions {
    * `handler`, or a handler (the demo's); default: the built-in policy.
    */
   policyModule?: string | StandinHandler;
-  /** Folder for the KMS stand-in's keys; reuse it to keep the CA key across runs. Default: inside `dir`. */
+  /** Folder for the KMS stand-in's keys and the lock table; reuse it to keep both across runs. Default: inside `dir`. */
   stateDir?: string;
 }
 
@@ -131,10 +139,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             roleId: LOCAL_INSTANCE_ROLE.roleId,
           },
           ...(opts.extraPrincipals ?? []),
+          { arn: LOCAL_ADMIN_ARN },
         ],
       }),
     );
     const [user, host] = sts.principals as [LocalPrincipal, LocalPrincipal];
+    const admin = sts.principals.at(-1) as LocalPrincipal;
     const kms = await started(
       startKmsStandin({
         stateDir: opts.stateDir ?? join(dir, 'kms'),
@@ -158,6 +168,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       startIamStandin({
         account: LOCAL_ACCOUNT,
         instanceProfiles: { [LOCAL_INSTANCE_PROFILE]: [LOCAL_INSTANCE_ROLE] },
+        credentials,
+      }),
+    );
+    const dynamodb = await started(
+      startDynamoDbStandin({
+        region: LOCAL_REGION,
+        tables: { [LOCAL_LOCKS_TABLE]: 'LockId' },
+        stateDir: opts.stateDir ?? join(dir, 'dynamodb'),
         credentials,
       }),
     );
@@ -185,6 +203,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AWS_ENDPOINT_URL_KMS: kms.url,
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_ENDPOINT_URL_IAM: iam.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      LKP_LOCKS_TABLE: LOCAL_LOCKS_TABLE,
+      LKP_ADMINS: LOCAL_ADMIN_ARN,
       ...(lambda
         ? { AWS_ENDPOINT_URL_LAMBDA: lambda.url, AUTHORIZATION_LAMBDA: LOCAL_POLICY_FUNCTION }
         : opts.caEnv?.AUTHORIZATION_LAMBDA
@@ -201,11 +222,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ec2,
       iam,
       lambda,
+      dynamodb,
       caUrl: ca.url,
       caEnv,
       caSigner: caKey.signer,
       user,
       host,
+      admin,
       caOutput: ca.output,
       adopt: (service) => {
         cleanups.push(() => service.close());

@@ -4,7 +4,12 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySigV4, type SigningCredentials, type VerifyResult } from './sigv4-verify.js';
+import {
+  verifySigV4,
+  type SigningCredentials,
+  type SigV4FailureCode,
+  type VerifyResult,
+} from './sigv4-verify.js';
 
 export interface StandinServer {
   /** `http://127.0.0.1:PORT` */
@@ -91,3 +96,12 @@ export function headerPairs(raw: readonly string[]): Array<[string, string]> {
 /** Escapes XML element text; the query-protocol stand-ins write no dynamic attributes. */
 export const escapeXmlText = (s: string): string =>
   s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
+
+/** How AWS JSON services (KMS, DynamoDB) name SigV4 failures. */
+export const JSON_SIGV4_FAULTS: Readonly<Record<SigV4FailureCode, string>> = {
+  MissingAuthenticationToken: 'MissingAuthenticationTokenException',
+  IncompleteSignature: 'IncompleteSignatureException',
+  InvalidClientTokenId: 'UnrecognizedClientException',
+  SignatureDoesNotMatch: 'InvalidSignatureException',
+  RequestExpired: 'InvalidSignatureException',
+};

@@ -50,7 +50,7 @@ describe('parseRequest', () => {
     [
       'an unknown Kind',
       { ...user, Kind: 'Admin' },
-      /Kind must be "User", "Host", "Info", "Close" or "Accounts"/,
+      /Kind must be one of "User", "Host", "Info", "Close", "Accounts", "Lock"/,
     ],
     ['Info with extra fields', { Kind: 'Info', X: 1 }, /unknown field\(s\) X/],
     ['an unknown field', { ...user, Principals: ['root'] }, /unknown field\(s\) Principals/],
