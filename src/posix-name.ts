@@ -1,6 +1,6 @@
 /**
  * AWS names (IAM user, group, role session, federated user) → POSIX user and group names. The CA's
- * built-in policy, the policy SDK and `lkp host sync-users` all call this one function, so the
+ * built-in policy, the policy SDK and the CA's Accounts answer (src/accounts/) all use this one function, so the
  * account a host creates for a person is the account the CA lets that person log in to.
  *
  * The convention is aws-ec2-ssh's: `+` → `.plus.`, `=` → `.equal.`, `,` → `.comma.`, `@` → `.at.`

@@ -37,7 +37,7 @@ export function roleSessionName(req: LkpAuthorizationRequest): string | undefine
 
 /**
  * The request is for the caller's own personal account: SshUsername equals posixName() of the IAM or
- * federated user name, or of the role session name (the account `lkp host sync-users` creates).
+ * federated user name, or of the role session name (the account the host agent creates from the CA's Accounts answer).
  * Session names are chosen by whoever assumes the role unless its trust policy pins them (IAM
  * Identity Center and SAML do): combine with hasRole() for such roles.
  */

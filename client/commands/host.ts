@@ -3,11 +3,10 @@ import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { DEFAULT_HOST_KEY, DEFAULT_SSHD_CONFIG_DIR } from '../lib/host/layout.js';
 import type { HostOptions } from '../lib/host/run-host.js';
-import { SYNC_UNIT } from '../lib/host/sync-timer.js';
-import { addUserSyncOptions, syncUsersForHost, userSyncFrom, type UserSyncFlags } from './host-sync-users.js';
+import { addRetiredSyncOptions, refuseRetiredSyncOptions } from './host-sync-users.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
-interface HostFlags extends CaUrlOptions, UserSyncFlags {
+interface HostFlags extends CaUrlOptions {
   region?: string;
   sshdConfigDir: string;
   hostKey: string;
@@ -17,7 +16,7 @@ interface HostFlags extends CaUrlOptions, UserSyncFlags {
   root: string;
 }
 
-export const hostCommand = addUserSyncOptions(
+export const hostCommand = addRetiredSyncOptions(
   caUrlOption(
     new Command('host')
       .description(
@@ -43,19 +42,18 @@ export const hostCommand = addUserSyncOptions(
 Idempotent: a second run changes nothing and asks the CA for nothing. The certificate is renewed
 at two thirds of its lifetime by the lkp-host-renew.timer systemd timer (a cron.d entry without systemd).
 Users log in as <user> with a certificate for the principal <user>@<instance ARN>.
-With --iam-group/--sudo-group it also runs \`lkp host sync-users\` with those options once, then every
-10 minutes from the lkp-host-sync-users.timer (cron.d without systemd); without them it removes that timer.
+Unix accounts for people come from the CA through lkp-host-agent (docs/deploy.md); lkp host removes
+the lkp-host-sync-users timer older versions installed.
 
-Examples (EC2 user data, as root):
-  lkp host --ca https://abcdefg.lambda-url.eu-west-1.on.aws/
-  lkp host --ca https://abcdefg.lambda-url.eu-west-1.on.aws/ --iam-group developers --sudo-group admins`,
+Example (EC2 user data, as root):
+  lkp host --ca https://abcdefg.lambda-url.eu-west-1.on.aws/`,
       ),
   ),
 )
   .hook('preSubcommand', handOptionsToSubcommand)
   .action(async (flags: HostFlags) => {
+    refuseRetiredSyncOptions(flags);
     const ca = resolveCa(flags);
-    const userSync = userSyncFrom(flags);
     const options: HostOptions = {
       ca: ca.target,
       caArgs: ca.args,
@@ -67,7 +65,6 @@ Examples (EC2 user data, as root):
       reload: flags.reload,
       root: flags.root,
       lkpCommand: [process.execPath, realpathSync(process.argv[1] ?? '')],
-      ...(userSync ? { userSync } : {}),
     };
     if (!options.dryRun && options.root === '/' && process.getuid?.() !== 0)
       throw new CliError(
@@ -89,7 +86,7 @@ Examples (EC2 user data, as root):
       import('../lib/host/run-host.js'),
       import('../lib/host/system.js'),
     ]);
-    const report = await runHost(options, {
+    await runHost(options, {
       metadata: () => readInstanceMetadata(),
       caInfo: fetchCaInfo,
       requestHostCertificate: async (target, info, ask) =>
@@ -97,14 +94,7 @@ Examples (EC2 user data, as root):
       run: runCommand,
       now: () => Math.floor(Date.now() / 1000),
       log: (line) => process.stdout.write(`${line}\n`),
-      syncUsers: syncUsersForHost,
     });
-    if (report.userSync === 'failed')
-      throw new CliError(
-        'the host certificate is set up, but syncing users from IAM failed (see above)',
-        EXIT.error,
-        `check the IAM group names and the instance role's iam:GetGroup permission; the ${SYNC_UNIT} job retries`,
-      );
   });
 
 /**

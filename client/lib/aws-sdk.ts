@@ -17,7 +17,6 @@ function load<T>(name: string): T {
 }
 
 export const lambdaSdk = () => load<typeof import('@aws-sdk/client-lambda')>('@aws-sdk/client-lambda');
-export const iamSdk = () => load<typeof import('@aws-sdk/client-iam')>('@aws-sdk/client-iam');
 export const stsSdk = () => load<typeof import('@aws-sdk/client-sts')>('@aws-sdk/client-sts');
 export const credentialProviders = () =>
   load<typeof import('@aws-sdk/credential-providers')>('@aws-sdk/credential-providers');

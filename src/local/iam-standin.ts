@@ -1,7 +1,7 @@
 /**
  * A wire-compatible IAM query API on loopback (DESIGN §6) serving group membership: GetGroup (with
  * Marker/MaxItems paging) and ListGroupsForUser, and instance profiles: GetInstanceProfile.
- * `lkp host sync-users` and the CA's host-role check (DESIGN §3.4) reach it through
+ * the CA's Accounts answers and its host-role check (DESIGN §3.4) reach it through
  * AWS_ENDPOINT_URL_IAM or an endpoint option, so their code runs unchanged; requests must be
  * SigV4-signed for service `iam` in us-east-1 (IAM's signing region) with the stand-in's credentials.
  * Tests change membership at run time and inject Throttling to exercise the client's backoff.

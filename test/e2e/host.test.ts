@@ -4,7 +4,7 @@
  * on that configuration then accepts exactly `<user>@<instance ARN>` through the
  * AuthorizedPrincipalsCommand, and a second run changes nothing.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
@@ -19,7 +19,6 @@ import {
 } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hostCommand } from '../../client/commands/host.js';
 import { CliError, EXIT } from '../../client/errors.js';
@@ -39,12 +38,10 @@ import {
   type LocalStack,
 } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
-import { startIamStandin, type IamStandin } from '../../src/local/iam-standin.js';
 import { makeAccountsRoot, readEtc } from '../helpers/accounts-root.js';
 import { startImdsStandin, type ImdsStandin } from '../../src/local/imds-standin.js';
-import { LKP_CLI } from '../helpers/run-node.js';
+import { SYNC_MARKER } from '../../client/lib/host/sync-timer.js';
 
-const exec = promisify(execFile);
 const loginUser = userInfo().username;
 const MARKER = 'lkp-host-ok';
 /**
@@ -190,14 +187,12 @@ describe.skipIf(!asRoot)('lkp host on a real sshd', () => {
 });
 
 /**
- * `lkp host --iam-group` (issue 9): after the host setup it syncs IAM group members into accounts
- * in the temp root's passwd and installs the sync job; the job's own command line, run through
- * /bin/sh with the built CLI, syncs again. No sshd here: sshd cannot read a temp passwd.
+ * `lkp host --iam-group` is retired (the CA decides unix accounts, lkp-host-agent applies them):
+ * it says so, and `lkp host` removes the sync job an older version installed.
  */
-describe.skipIf(!asRoot)('lkp host --iam-group: personal accounts at boot and every 10 minutes', () => {
+describe('lkp host and the retired user sync', () => {
   let syncStack: LocalStack;
   let syncImds: ImdsStandin;
-  let iam: IamStandin;
   let accountsRoot: string;
   const cronFile = () => join(accountsRoot, 'etc/cron.d/lkp-host-sync-users');
   const hostWith = (...extra: string[]) =>
@@ -212,18 +207,12 @@ describe.skipIf(!asRoot)('lkp host --iam-group: personal accounts at boot and ev
       localIpv4: '127.0.0.1',
       localHostname: 'localhost',
     });
-    // The instance role reads IAM with the same credentials it asks the CA with.
     const credentials = syncStack.host.credentials;
-    iam = await startIamStandin({
-      account: LOCAL_ACCOUNT,
-      groups: { developers: ['jane.doe@example.com'] },
-      credentials,
-    });
     accountsRoot = makeAccountsRoot();
     mkdirSync(join(accountsRoot, 'etc/ssh'), { recursive: true });
+    mkdirSync(join(accountsRoot, 'etc/cron.d'), { recursive: true });
     writeFileSync(join(accountsRoot, 'etc/ssh/sshd_config'), 'PidFile none\n');
     vi.stubEnv('AWS_EC2_METADATA_SERVICE_ENDPOINT', syncImds.url);
-    vi.stubEnv('AWS_ENDPOINT_URL_IAM', iam.url);
     vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey);
     vi.stubEnv('AWS_SESSION_TOKEN', credentials.sessionToken);
@@ -232,67 +221,30 @@ describe.skipIf(!asRoot)('lkp host --iam-group: personal accounts at boot and ev
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    await iam?.close();
     await syncImds?.close();
     await syncStack?.close();
     if (accountsRoot) rmSync(accountsRoot, { recursive: true, force: true });
   });
 
-  it('syncs the members once, installs the job, and a second run writes nothing', async () => {
-    const first = await hostWith('--iam-group', 'developers');
-    expect(first).toMatch(/requesting a host certificate/);
-    expect(first).toContain(
-      'sync-users: created user jane.doe.at.example.com for IAM user jane.doe@example.com',
-    );
-    expect(readEtc(accountsRoot, 'passwd')).toMatch(/^jane\.doe\.at\.example\.com:/m);
-    // No systemd under the temp root: the cron fallback.
-    expect(readFileSync(cronFile(), 'utf8')).toContain(
-      ` host sync-users --iam-group developers --group-prefix lkp_ --shell /bin/bash --region ${LOCAL_REGION} --root ${accountsRoot} 2>&1 | logger -t lkp-host-sync-users`,
-    );
-
-    const second = await hostWith('--iam-group', 'developers');
-    expect(second).toContain('unchanged: nothing to do');
-    expect(second).toContain('sync-users: accounts already in sync');
-    expect(second).not.toMatch(/^wrote /m);
+  it('refuses --iam-group with the way accounts work now, and changes nothing', async () => {
+    const failure = hostWith('--iam-group', 'developers');
+    await expect(failure).rejects.toBeInstanceOf(CliError);
+    await expect(failure).rejects.toMatchObject({
+      exitCode: EXIT.usage,
+      message: expect.stringMatching(/the CA now decides unix accounts and lkp-host-agent applies them/),
+    });
+    expect(existsSync(join(accountsRoot, 'etc/ssh/ssh_host_ed25519_key-cert.pub'))).toBe(false);
   });
 
-  it.skipIf(!existsSync(LKP_CLI))(
-    'the job’s command line, run by /bin/sh with the built lkp, syncs a new member',
-    async () => {
-      await hostWith('--iam-group', 'developers');
-      iam.setGroups({ developers: ['jane.doe@example.com', 'joe'] });
-      try {
-        // The cron line minus its schedule, random sleep and logger; lkp itself is the built CLI.
-        const line = readFileSync(cronFile(), 'utf8');
-        const args = / host sync-users (.*) 2>&1 \| logger /.exec(line)?.[1] ?? '';
-        expect(args).not.toBe('');
-        await exec('/bin/sh', ['-c', `exec "$0" "$1" host sync-users ${args}`, process.execPath, LKP_CLI]);
-        expect(readEtc(accountsRoot, 'passwd')).toMatch(/^joe:/m);
-      } finally {
-        iam.setGroups({ developers: ['jane.doe@example.com'] });
-      }
-    },
-  );
-
-  it('without --iam-group removes the job it installed', async () => {
-    await hostWith('--iam-group', 'developers');
+  it('removes the sync job an older lkp host installed', async () => {
+    writeFileSync(
+      cronFile(),
+      `${SYNC_MARKER}\n*/10 * * * * root lkp host sync-users --iam-group developers\n`,
+    );
     const output = await hostWith();
     expect(output).toContain(`removed ${cronFile()}`);
     expect(existsSync(cronFile())).toBe(false);
-  });
-
-  it('an unknown IAM group fails the run after the host certificate is in place', async () => {
-    const certificate = join(accountsRoot, 'etc/ssh/ssh_host_ed25519_key-cert.pub');
-    rmSync(certificate, { force: true });
-    const failure = hostWith('--iam-group', 'no-such-group');
-    await expect(failure).rejects.toBeInstanceOf(CliError);
-    await expect(failure).rejects.toMatchObject({
-      exitCode: EXIT.error,
-      message: expect.stringMatching(/host certificate is set up, but syncing users from IAM failed/),
-      output: expect.stringMatching(/^sync-users failed: .*no-such-group/m),
-    });
-    expect(parseCertificate(readFileSync(certificate, 'utf8').trim()).kind).toBe('host');
-    expect(readFileSync(cronFile(), 'utf8')).toContain('--iam-group no-such-group');
+    expect(readEtc(accountsRoot, 'passwd')).not.toMatch(/jane/);
   });
 });
 

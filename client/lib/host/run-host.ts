@@ -1,8 +1,8 @@
 /**
  * `lkp host`, the instance boot script (DESIGN §3.4, §4): host key and certificate, the CA keys
- * users are trusted through, the principals script, the sshd drop-in and the renewal job; with
- * --iam-group/--sudo-group also a first user sync and its timer. Every file is compared before it is
- * written, so a second run changes nothing; --dry-run prints it all.
+ * users are trusted through, the principals script, the sshd drop-in and the renewal job; it removes
+ * the user sync job older versions installed. Every file is compared before it is written, so a
+ * second run changes nothing; --dry-run prints it all.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,16 +26,7 @@ import {
   renderTrustedCaKeys,
   withDropInInclude,
 } from './sshd-dropin.js';
-import {
-  disableSyncTimerCommands,
-  enableSyncTimerCommands,
-  syncCommand,
-  syncJobFiles,
-  syncUnitPaths,
-  userSyncArgs,
-  writtenBySyncJob,
-  type UserSync,
-} from './sync-timer.js';
+import { disableSyncTimerCommands, syncUnitPaths, writtenBySyncJob } from './sync-timer.js';
 import {
   enableTimerCommands,
   hasSystemd,
@@ -61,15 +52,6 @@ export interface HostOptions {
   root: string;
   /** The argv that runs this `lkp` again, for the renewal job (node + the CLI script). */
   lkpCommand: string[];
-  /** Personal unix accounts: synced once after the host setup, then by a timer. Unset: lkp's sync timer is removed. */
-  userSync?: UserSync;
-}
-
-export interface UserSyncOutcome {
-  /** The sync report, one line each, for the log. */
-  lines: string[];
-  /** Some account could not be synced. */
-  failed: boolean;
 }
 
 export interface HostDeps {
@@ -85,8 +67,6 @@ export interface HostDeps {
   /** Unix seconds. */
   now(): number;
   log(line: string): void;
-  /** One `lkp host sync-users` pass (`region`: the instance's, for the IAM partition); throws when IAM cannot be read. */
-  syncUsers(sync: UserSync, at: { root: string; region: string; dryRun: boolean }): Promise<UserSyncOutcome>;
 }
 
 export interface HostReport {
@@ -95,8 +75,6 @@ export interface HostReport {
   changed: string[];
   /** Why a certificate was (or would be) requested; undefined when the current one is kept. */
   renewal: string | undefined;
-  /** 'failed' leaves the host certificate setup done: the caller reports it and exits non-zero. */
-  userSync: 'off' | 'synced' | 'failed';
 }
 
 interface State {
@@ -106,7 +84,6 @@ interface State {
 export async function runHost(o: HostOptions, d: HostDeps): Promise<HostReport> {
   const layout = hostLayout(o);
   const metadata = await d.metadata();
-  const region = o.region ?? metadata.region;
   const arn = o.region ? instanceArn({ ...metadata, region: o.region }) : metadata.instanceArn;
   const info = await d.caInfo(o.ca);
   const sshdConfigText = readIfExists(layout.sshdConfig);
@@ -204,14 +181,12 @@ export async function runHost(o: HostOptions, d: HostDeps): Promise<HostReport> 
   if (changedRenewal.length > 0 && hasSystemd(o.root))
     for (const argv of enableTimerCommands(o.root)) await act.run(argv);
 
-  const changedSyncJob = await userSyncJob(o, d, layout, region, act);
+  const changedSyncJob = await removeUserSyncJob(o, d, layout, act);
 
   if (sshdChanged) await reload(o, d, act);
   const changed = [...changedPrepared, ...changedLive, ...changedRenewal, ...changedSyncJob];
   if (!sshdChanged && changed.length === 0) d.log('unchanged: nothing to do');
-  // Last, so a failing sync (IAM unreachable, an unknown group) cannot hold up logins by certificate.
-  const userSync = o.userSync ? await syncUsersOnce(o.userSync, o, d, region) : 'off';
-  return { instanceArn: arn, changed, renewal, userSync };
+  return { instanceArn: arn, changed, renewal };
 }
 
 /** The IMDS addresses and hostnames plus --principal extras, unique, in a stable order. */
@@ -241,8 +216,6 @@ function renewalJob(o: HostOptions, layout: HostLayout, lifetime: number, instan
     ...o.principals.flatMap((p) => ['--principal', p]),
     ...(o.reload ? [] : ['--no-reload']),
     ...(o.root === '/' ? [] : ['--root', o.root]),
-    // The renewal run is `lkp host` again: without these it would remove the sync timer.
-    ...(o.userSync ? userSyncArgs(o.userSync) : []),
   ];
   const interval = checkIntervalSeconds(lifetime);
   if (hasSystemd(o.root))
@@ -263,22 +236,17 @@ function renewalJob(o: HostOptions, layout: HostLayout, lifetime: number, instan
   return [{ path: layout.cronFile, content: renderRenewCron(command, interval, minute), mode: 0o644 }];
 }
 
-/** Installs or updates the sync timer when syncing is configured; else removes the one lkp installed. */
-async function userSyncJob(
+/**
+ * Removes the `lkp host sync-users` job older versions installed (retired: the CA decides unix
+ * accounts and lkp-host-agent applies them), so it stops running a command that is gone.
+ */
+async function removeUserSyncJob(
   o: HostOptions,
   d: HostDeps,
   layout: HostLayout,
-  region: string,
   act: Actions,
 ): Promise<string[]> {
   const systemd = hasSystemd(o.root);
-  if (o.userSync) {
-    const command = syncCommand(o.lkpCommand, o.userSync, { region, root: o.root });
-    const changed = act.apply(syncJobFiles(layout, command, systemd));
-    if (changed.length > 0 && systemd)
-      for (const argv of enableSyncTimerCommands(o.root)) await act.run(argv);
-    return changed;
-  }
   const paths = syncUnitPaths(layout);
   const owned: string[] = [];
   for (const path of [paths.timer, paths.service, paths.cron]) {
@@ -288,30 +256,12 @@ async function userSyncJob(
     else d.log(`leaving ${path}: not written by lkp host`);
   }
   if (owned.length === 0) return [];
-  d.log('no --iam-group or --sudo-group: removing the user sync job lkp host installed earlier');
+  d.log('removing the user sync job lkp host installed earlier (accounts now come from lkp-host-agent)');
   const timerUnit = owned.includes(paths.timer) && systemd;
   if (timerUnit) for (const argv of disableSyncTimerCommands(o.root)) await act.run(argv);
   act.remove(owned);
   if (timerUnit && o.root === '/') await act.run(['systemctl', 'daemon-reload']);
   return owned;
-}
-
-async function syncUsersOnce(
-  sync: UserSync,
-  o: HostOptions,
-  d: HostDeps,
-  region: string,
-): Promise<'synced' | 'failed'> {
-  const consequence = 'the host certificate setup is done; the sync timer tries again';
-  try {
-    const outcome = await d.syncUsers(sync, { root: o.root, region, dryRun: o.dryRun });
-    for (const line of outcome.lines) d.log(`sync-users: ${line}`);
-    if (!outcome.failed) return 'synced';
-    d.log(`sync-users: some accounts could not be synced (see above); ${consequence}`);
-  } catch (e) {
-    d.log(`sync-users failed: ${e instanceof Error ? e.message : String(e)}; ${consequence}`);
-  }
-  return 'failed';
 }
 
 async function reload(o: HostOptions, d: HostDeps, act: Actions): Promise<void> {

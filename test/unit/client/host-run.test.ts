@@ -1,19 +1,16 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { syncUsersForHost } from '../../../client/commands/host-sync-users.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InstanceMetadata } from '../../../client/lib/host/imds.js';
 import { runHost, type HostDeps, type HostOptions } from '../../../client/lib/host/run-host.js';
-import { SYNC_MARKER, type UserSync } from '../../../client/lib/host/sync-timer.js';
+import { SYNC_MARKER } from '../../../client/lib/host/sync-timer.js';
 import { runCommand } from '../../../client/lib/host/system.js';
-import { startIamStandin, type IamStandin } from '../../../src/local/iam-standin.js';
 import { createCertificate, parsePublicKey, randomSerial } from '../../../src/cert/index.js';
 import { generateKeyPair } from '../../../src/local/openssh.js';
 import type { CertResponse, InfoResponse } from '../../../src/protocol.js';
 import { fileSigner } from '../../../src/signer/file.js';
 import type { Signer } from '../../../src/signer/signer.js';
-import { isRoot, makeAccountsRoot, readEtc } from '../../helpers/accounts-root.js';
 
 const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
 const METADATA: InstanceMetadata = {
@@ -36,8 +33,7 @@ let commands: string[][];
 let log: string[];
 
 beforeEach(async () => {
-  // passwd, group, shadow: the user sync works on them through shadow-utils' --prefix.
-  root = makeAccountsRoot();
+  root = mkdtempSync(join(tmpdir(), 'lkp-host-root-'));
   const caDir = mkdtempSync(join(tmpdir(), 'lkp-host-ca-'));
   ca = await fileSigner((await generateKeyPair(caDir, 'ca')).privatePath);
   rmSync(caDir, { recursive: true, force: true });
@@ -112,7 +108,6 @@ function deps(): HostDeps {
     },
     now: () => clock,
     log: (line) => log.push(line),
-    syncUsers: syncUsersForHost,
   };
 }
 
@@ -203,129 +198,22 @@ describe('runHost', () => {
   });
 });
 
-describe('runHost with a user sync (--iam-group)', () => {
-  const SYNC: UserSync = {
-    iamGroups: ['developers'],
-    sudoGroups: [],
-    groupPrefix: 'lkp_',
-    deleteRemoved: false,
-    shell: '/bin/bash',
-  };
+describe('runHost and the retired user sync job', () => {
   const service = () => at('etc/systemd/system/lkp-host-sync-users.service');
   const timer = () => at('etc/systemd/system/lkp-host-sync-users.timer');
-  let iam: IamStandin;
 
-  beforeEach(async () => {
-    iam = await startIamStandin({
-      account: '111122223333',
-      groups: { developers: ['jane.doe@example.com'], admins: ['joe'] },
-    });
-    vi.stubEnv('AWS_ENDPOINT_URL_IAM', iam.url);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', iam.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', iam.credentials.secretAccessKey);
-    vi.stubEnv('AWS_SESSION_TOKEN', undefined);
-    vi.stubEnv('AWS_PROFILE', undefined);
-  });
-  afterEach(async () => {
-    vi.unstubAllEnvs();
-    await iam.close();
-  });
-
-  it.skipIf(!isRoot)(
-    'syncs once after the host setup and installs the timer with the same options',
-    async () => {
-      mkdirSync(at('run/systemd/system'), { recursive: true });
-      const report = await runHost(options({ userSync: SYNC }), deps());
-      expect(report.userSync).toBe('synced');
-      expect(readEtc(root, 'passwd')).toMatch(/^jane\.doe\.at\.example\.com:/m);
-      expect(log).toContain(
-        'sync-users: created user jane.doe.at.example.com for IAM user jane.doe@example.com',
-      );
-      expect(existsSync(at('etc/ssh/ssh_host_ed25519_key-cert.pub'))).toBe(true);
-      const sync = `host sync-users --iam-group developers --group-prefix lkp_ --shell /bin/bash`;
-      expect(readFileSync(service(), 'utf8')).toContain(
-        `\nExecStart=/usr/bin/node /opt/lkp/cli.js ${sync} --region us-east-1 --root ${root}\n`,
-      );
-      expect(readFileSync(timer(), 'utf8')).toMatch(/^RandomizedDelaySec=60$/m);
-      expect(commands).toContainEqual(['systemctl', `--root=${root}`, 'enable', 'lkp-host-sync-users.timer']);
-      // The renewal job runs `lkp host` again, with the sync options, so it keeps the sync timer.
-      expect(readFileSync(at('etc/systemd/system/lkp-host-renew.service'), 'utf8')).toMatch(
-        / --iam-group developers --group-prefix lkp_ --shell \/bin\/bash$/m,
-      );
-
-      commands = [];
-      const second = await runHost(options({ userSync: SYNC }), deps());
-      expect(second.changed).toEqual([]);
-      expect(commands).toEqual([]);
-      expect(log).toContain('unchanged: nothing to do');
-      expect(log).toContain('sync-users: accounts already in sync');
-    },
-  );
-
-  it.skipIf(!isRoot)('rewrites the units when the options change', async () => {
-    mkdirSync(at('run/systemd/system'), { recursive: true });
-    await runHost(options({ userSync: SYNC }), deps());
-    const changedSync = { ...SYNC, sudoGroups: ['admins'], deleteRemoved: true };
-    const report = await runHost(options({ userSync: changedSync }), deps());
-    expect(report.changed).toEqual([at('etc/systemd/system/lkp-host-renew.service'), service()]);
-    expect(readFileSync(service(), 'utf8')).toMatch(
-      /^ExecStart=.* host sync-users --iam-group developers --sudo-group admins --group-prefix lkp_ --delete-removed --shell \/bin\/bash /m,
-    );
-    expect(readEtc(root, 'passwd')).toMatch(/^joe:/m);
-  });
-
-  it('without sync options removes the sync units it wrote, and leaves a hand-made one', async () => {
+  it('removes the sync units an older lkp host wrote, and leaves a hand-made one', async () => {
     for (const dir of ['run/systemd/system', 'etc/systemd/system', 'etc/cron.d'])
       mkdirSync(at(dir), { recursive: true });
     writeFileSync(service(), `${SYNC_MARKER}\n[Service]\nExecStart=/bin/true\n`);
     writeFileSync(timer(), `${SYNC_MARKER}\n[Timer]\nOnUnitActiveSec=10min\n`);
     writeFileSync(at('etc/cron.d/lkp-host-sync-users'), '# mine\n*/5 * * * * root /usr/local/bin/sync\n');
     const report = await runHost(options(), deps());
-    expect(report.userSync).toBe('off');
     expect(existsSync(service())).toBe(false);
     expect(existsSync(timer())).toBe(false);
     expect(existsSync(at('etc/cron.d/lkp-host-sync-users'))).toBe(true);
     expect(report.changed).toEqual(expect.arrayContaining([service(), timer()]));
     expect(commands).toContainEqual(['systemctl', `--root=${root}`, 'disable', 'lkp-host-sync-users.timer']);
     expect(log).toContain(`leaving ${at('etc/cron.d/lkp-host-sync-users')}: not written by lkp host`);
-  });
-
-  it('reports a failed sync without undoing the host setup', async () => {
-    const report = await runHost(options({ userSync: { ...SYNC, iamGroups: ['no-such-group'] } }), deps());
-    expect(report.userSync).toBe('failed');
-    expect(log.join('\n')).toMatch(
-      /^sync-users failed: .*no-such-group.*; the host certificate setup is done; the sync timer tries again$/m,
-    );
-    for (const path of [
-      'etc/ssh/ssh_host_ed25519_key-cert.pub',
-      'etc/ssh/sshd_config.d/50-lkp.conf',
-      'etc/cron.d/lkp-host-renew',
-      'etc/cron.d/lkp-host-sync-users',
-    ])
-      expect(existsSync(at(path)), path).toBe(true);
-    expect(readEtc(root, 'passwd')).not.toMatch(/jane/);
-  });
-
-  it('installs a cron entry without systemd, spread by a random sleep', async () => {
-    await runHost(options({ userSync: SYNC, region: 'eu-west-1' }), deps());
-    expect(readFileSync(at('etc/cron.d/lkp-host-sync-users'), 'utf8')).toContain(
-      `\n*/10 * * * * root sleep "$(shuf -i 0-60 -n 1)"; /usr/bin/node /opt/lkp/cli.js host sync-users --iam-group developers --group-prefix lkp_ --shell /bin/bash --region eu-west-1 --root ${root} 2>&1 | logger -t lkp-host-sync-users\n`,
-    );
-  });
-
-  it('with --dry-run prints the sync plan and the units, and changes nothing', async () => {
-    mkdirSync(at('run/systemd/system'), { recursive: true });
-    const passwd = readEtc(root, 'passwd');
-    const report = await runHost(options({ userSync: SYNC, dryRun: true }), deps());
-    expect(report.userSync).toBe('synced');
-    expect(log).toContain(
-      'sync-users: dry run: created user jane.doe.at.example.com for IAM user jane.doe@example.com',
-    );
-    expect(log.join('\n')).toMatch(
-      /would write .*lkp-host-sync-users\.timer \(new, mode 644\):\n {4}# Written by/,
-    );
-    expect(log).toContain('would run: systemctl --root=' + root + ' enable lkp-host-sync-users.timer');
-    expect(existsSync(timer())).toBe(false);
-    expect(readEtc(root, 'passwd')).toBe(passwd);
   });
 });
