@@ -16,8 +16,10 @@ import {
   requestUserCertificate,
   startLocalInstance,
   trySsh,
-  type LocalInstance,
+  writeKnownHosts,
+  type ReachableInstance,
 } from './instance.js';
+import { startAgentInstance } from './host-agent.js';
 import { describeCertificate, generateKeyPair } from './openssh.js';
 import {
   builtFile,
@@ -28,7 +30,7 @@ import {
 } from './stack.js';
 
 export interface DemoResult {
-  instance: LocalInstance;
+  instance: ReachableInstance;
   /** The everyday path, as run: what `--keep-running` prints. */
   lines: string[];
 }
@@ -79,30 +81,49 @@ export async function runDemo(
 }
 
 /**
- * The host side: the demo instance asks for its host certificate with its role session, and an
- * sshd presents it and trusts the CA for user logins. One function, so the host agent can take its place.
+ * The host side, as on EC2: a bare instance runs lkp-host-agent, which reads the IMDS stand-in,
+ * asks the CA for its host certificate with the instance role's session and writes the sshd
+ * drop-in; an sshd then starts on that configuration. sshd runs the agent's principals command
+ * only as root: without root the instance gets its host certificate directly instead.
  */
 async function setUpDemoHost(
   stack: LocalStack,
   info: InfoResponse,
   login: string,
   say: (line: string) => void,
-): Promise<LocalInstance> {
-  say(`Instance ${LOCAL_INSTANCE_ARN} asks for a host certificate as ${stack.host.arn}`);
-  const instance = await startLocalInstance(stack, info, login);
-  stack.adopt(instance.sshd);
-  say(summary(await describeCertificate(instance.hostCertificatePath)));
+): Promise<ReachableInstance> {
+  if (process.getuid?.() !== 0) {
+    say(`Instance ${LOCAL_INSTANCE_ARN} asks for a host certificate as ${stack.host.arn}`);
+    say(
+      '  (not root: the demo host is set up without lkp-host-agent, whose principals command sshd runs only as root)',
+    );
+    const instance = await startLocalInstance(stack, info, login);
+    stack.adopt(instance.sshd);
+    say(summary(await describeCertificate(instance.hostCertificatePath)));
+    say(`sshd listening on 127.0.0.1:${instance.sshd.port}`);
+    return instance;
+  }
+  const host = stack.adopt(await startAgentInstance(stack));
   say(
-    `sshd listening on 127.0.0.1:${instance.sshd.port}, trusting the CA for users and presenting its host certificate`,
+    `Instance ${LOCAL_INSTANCE_ARN} runs lkp-host-agent (root folder ${host.root}, IMDS stand-in ${host.imds.url}):`,
   );
-  return instance;
+  const setUp = await host.runAgent();
+  for (const line of setUp.stderr.trimEnd().split('\n')) say(`    ${line}`);
+  if (setUp.code !== 0) throw new Error(`lkp-host-agent failed (exit ${setUp.code})`);
+  const hostCertificatePath = join(host.root, 'etc/ssh/ssh_host_ed25519_key-cert.pub');
+  say(summary(await describeCertificate(hostCertificatePath)));
+  const sshd = await host.startSshd();
+  say(
+    `sshd listening on 127.0.0.1:${sshd.port} with the agent's drop-in: it presents the host certificate and trusts the CA for users`,
+  );
+  return { sshd, hostCertificatePath, knownHostsPath: writeKnownHosts(stack, info) };
 }
 
 /** The principal names the login, so a certificate for another unix user must not get in. */
 async function refuseOtherUser(
   stack: LocalStack,
   info: InfoResponse,
-  instance: LocalInstance,
+  instance: ReachableInstance,
   login: string,
   otherUser: string,
   say: (line: string) => void,

@@ -127,6 +127,7 @@ function bareSshdConfig(root: string, port: number): string {
     'UsePAM no',
     'PidFile none',
     'LogLevel VERBOSE',
+    'Subsystem sftp internal-sftp',
     '',
   ].join('\n');
 }

@@ -16,12 +16,15 @@ import { LOCAL_INSTANCE_ARN, type LocalStack } from './stack.js';
 
 const run = promisify(execFile);
 
-export interface LocalInstance {
+/** An instance a user can log in to: its sshd, and a known_hosts file trusting host certificates from the CA. */
+export interface ReachableInstance {
   sshd: Sshd;
-  hostCertificate: CertResponse;
   hostCertificatePath: string;
-  /** A known_hosts file trusting host certificates from the CA. */
   knownHostsPath: string;
+}
+
+export interface LocalInstance extends ReachableInstance {
+  hostCertificate: CertResponse;
 }
 
 export async function startLocalInstance(
@@ -46,9 +49,19 @@ export async function startLocalInstance(
     // What `lkp host` will configure: the principal names both the login and the instance (DESIGN §3.4).
     principals: { [loginUser]: [`${loginUser}@${LOCAL_INSTANCE_ARN}`] },
   });
+  return {
+    sshd,
+    hostCertificate: hostCert,
+    hostCertificatePath,
+    knownHostsPath: writeKnownHosts(stack, info),
+  };
+}
+
+/** A known_hosts file trusting host certificates from the CA (`@cert-authority *`). */
+export function writeKnownHosts(stack: LocalStack, info: InfoResponse): string {
   const knownHostsPath = join(stack.dir, 'known_hosts');
   writeFileSync(knownHostsPath, info.CaPublicKeys.map((k) => `${knownHostsLine(k)}\n`).join(''));
-  return { sshd, hostCertificate: hostCert, hostCertificatePath, knownHostsPath };
+  return knownHostsPath;
 }
 
 /** Asks the CA, as the stack's IAM user, for a certificate to log in as `sshUsername`. */
@@ -70,7 +83,7 @@ export async function requestUserCertificate(
 }
 
 export function loginFor(
-  instance: LocalInstance,
+  instance: ReachableInstance,
   user: string,
   keyPath: string,
   certificatePath: string,

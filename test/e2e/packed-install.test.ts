@@ -86,6 +86,7 @@ describe('npm pack, then npm install -g of the tarball (offline)', () => {
       expect.arrayContaining([
         'package.json',
         'dist/lkp.cjs',
+        'dist/lkp-host-agent',
         'dist/src/cli.js',
         'dist/authorizers/sdk/index.js',
         'dist/authorizers/sdk/index.d.ts',
