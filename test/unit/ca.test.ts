@@ -385,6 +385,12 @@ describe('createCa: jumpboxes, target address and EC2 lookups', () => {
       ['jump@inner', 'lkp-jumpbox', 'lkp-permitopen=db.internal:22'],
     ]);
     expect((await principalsOf(chain(undefined)))[1]).toEqual(['jump@inner', 'lkp-jumpbox']);
+    // A bare IPv6 address ends in ':<hex>', which is not a port.
+    expect((await principalsOf(chain('2001:db8::5')))[1]).toEqual([
+      'jump@inner',
+      'lkp-jumpbox',
+      'lkp-permitopen=[2001:db8::5]:22',
+    ]);
   });
 
   it('passes the Instance Connect Endpoint the policy names on to the client', async () => {
