@@ -2,6 +2,13 @@
  * Lambda adapters (DESIGN §3): a direct Invoke payload is the CA request itself and gets the CA
  * response back unwrapped (Invoke has no status code); a Function URL event (payload format 2.0)
  * is POST / with a JSON body and gets an HTTP answer. Both run the one pipeline of src/ca.ts.
+ *
+ * Which of the two a function serves is deployment configuration, not the event's shape: anyone
+ * allowed lambda:InvokeFunction can send an event shaped like a URL request, with any sourceIp
+ * (DESIGN §3.6). Only a function deployed with LKP_FUNCTION_URL=true (serverless.yml gives it its
+ * URL and lets lambda:InvokeFunction through only with lambda:InvokedViaFunctionUrl) reads URL
+ * events and their address; every other function parses each event as a CA request, so a
+ * URL-shaped one is a BadRequest and no address reaches the policy, the audit line or a lease.
  */
 import { formatAudit, stdoutAudit } from './audit.js';
 import { bootstrapCa, type Bootstrapped } from './bootstrap.js';
@@ -31,6 +38,9 @@ export interface FunctionUrlResult {
   headers: Record<string, string>;
   body: string;
 }
+
+/** `true` only on the function that serves the Function URL; read once per cold start. */
+const servesFunctionUrl = readFunctionUrlFlag(process.env.LKP_FUNCTION_URL);
 
 // DESIGN §5: configuration is validated at cold start. serverless.yml sets LKP_CA_ACCOUNT, so the
 // deployed CA bootstraps during init and a bad value shows in the init logs. Without it the CA's
@@ -74,7 +84,13 @@ export async function handler(
   context: LambdaContext,
 ): Promise<CaResponse | FunctionUrlResult> {
   const ca = await currentCa(context);
-  if (isFunctionUrlEvent(event)) return functionUrl(ca, event, context);
+  if (servesFunctionUrl) {
+    if (isFunctionUrlEvent(event)) return functionUrl(ca, event, context);
+    return httpAnswer(
+      400,
+      badRequest('this function answers its Function URL only; send POST / with a JSON body'),
+    );
+  }
   const { response } = await (ca ?? unavailable)(
     { payload: event },
     {
@@ -111,14 +127,18 @@ async function functionUrl(
   return httpAnswer(body.length > MAX_REQUEST_BYTES && status === 400 ? 413 : status, response);
 }
 
-/**
- * Detects Function URL events by shape. A caller allowed lambda:InvokeFunction could send this
- * shape through Invoke too, so `sourceIp` is only as trustworthy as who may invoke the function
- * (docs/deploy.md).
- */
+/** A Function URL event by shape; consulted only on the function that serves the URL. */
 function isFunctionUrlEvent(event: unknown): event is FunctionUrlEvent {
   if (!isObject(event) || event.version !== '2.0' || !isObject(event.requestContext)) return false;
   return isObject(event.requestContext.http);
+}
+
+function readFunctionUrlFlag(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  // Fail closed on the address: a wrong value serves direct Invoke, which trusts no sourceIp.
+  logBootFailure(new Error(`LKP_FUNCTION_URL must be "true" or "false", not "${value.slice(0, 20)}"`));
+  return false;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -42,6 +42,8 @@ beforeAll(async () => {
   stack = await startLocalStack({ policyModule: policy });
   publicKey = (await generateKeyPair(dir, 'user')).publicKey;
   for (const [name, value] of Object.entries(stack.caEnv)) vi.stubEnv(name, value);
+  // The function serverless.yml gives the Function URL (DESIGN §3.6).
+  vi.stubEnv('LKP_FUNCTION_URL', 'true');
   vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 
@@ -134,5 +136,25 @@ describe('network access leases through the Function URL transport', () => {
     const afterExpiry = new Date(((first.Ingress?.Until ?? 0) + 3600) * 1000);
     expect(await leases.sweep(afterExpiry)).toBe(1);
     expect(await leasedCidrs()).toEqual([]);
+  });
+});
+
+describe('a forged Function URL event sent by direct Invoke (issue 15, item 5)', () => {
+  it('opens no lease for the address it claims: the Invoke function reads no URL events', async () => {
+    vi.stubEnv('LKP_FUNCTION_URL', '');
+    vi.resetModules();
+    const { handler: invokeHandler } = await import('../../src/handler.js');
+    const before = await leasedCidrs();
+    const body = JSON.stringify({
+      Kind: 'User',
+      Identity: proofFor(publicKey),
+      PublicKey: publicKey,
+      RemoteInstanceArn: LOCAL_INSTANCE_ARN,
+      SshUsername: 'ec2-user',
+    });
+    const result = await invokeHandler(functionUrlEvent(body, { sourceIp: '127.0.0.99' }), context);
+    expect(result).toMatchObject({ Error: { Code: 'BadRequest' } });
+    expect(await leasedCidrs()).toEqual(before);
+    expect(before).not.toContain('127.0.0.99/32');
   });
 });

@@ -381,6 +381,36 @@ describe('the packaged template', () => {
     );
   });
 
+  it("gives the URL its own function, the only one that trusts an event's sourceIp (issue 15, item 5)", () => {
+    const envOf = (p: Packaged, fn: string) =>
+      (p.template.Resources[fn]?.Properties as { Environment: { Variables: Json } }).Environment.Variables;
+    // The Invoke function never reads URL events, so a forged one yields no address.
+    expect(envOf(plain, 'CaLambdaFunction')).not.toHaveProperty('LKP_FUNCTION_URL');
+    expect(envOf(withPolicyAndUrl, 'CaLambdaFunction')).not.toHaveProperty('LKP_FUNCTION_URL');
+    expect(plain.template.Resources).not.toHaveProperty('CaUrlLambdaFunction');
+    // The URL function: the same configuration plus the flag, and the URL and its permissions.
+    const urlEnv = envOf(withPolicyAndUrl, 'CaUrlLambdaFunction');
+    expect(urlEnv).toEqual({ ...envOf(withPolicyAndUrl, 'CaLambdaFunction'), LKP_FUNCTION_URL: 'true' });
+    const t = withPolicyAndUrl.template;
+    expect(t.Resources.CaFunctionUrl?.Properties).toMatchObject({
+      TargetFunctionArn: { 'Fn::GetAtt': ['CaUrlLambdaFunction', 'Arn'] },
+    });
+    const permissions = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    for (const p of permissions.map((r) => r.Properties as Json)) {
+      if (p.FunctionName !== undefined && JSON.stringify(p.FunctionName).includes('CaLambdaFunction'))
+        expect(p.Principal).not.toBe('*');
+      // Whatever grants InvokeFunction on the URL function grants it through the URL only.
+      if (
+        JSON.stringify(p.FunctionName).includes('CaUrlLambdaFunction') &&
+        p.Action === 'lambda:InvokeFunction'
+      )
+        expect(p.InvokedViaFunctionUrl).toBe(true);
+    }
+    expect(
+      permissions.filter((r) => JSON.stringify(r.Properties).includes('CaUrlLambdaFunction')).length,
+    ).toBe(2);
+  });
+
   it('outputs the function, the key ARN and how to fetch the CA public key', () => {
     const { Outputs } = plain.template;
     expect(Outputs.CaFunctionName?.Value).toEqual({ Ref: 'CaLambdaFunction' });

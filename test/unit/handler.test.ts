@@ -60,6 +60,9 @@ function validEnv(): Env {
   };
 }
 
+/** The function that serves the Function URL (serverless.yml sets LKP_FUNCTION_URL on it only). */
+const urlEnv = (): Env => ({ ...validEnv(), LKP_FUNCTION_URL: 'true' });
+
 /** Imports src/handler.ts afresh (a new cold start) under `env`, capturing stdout and stderr. */
 async function coldStart(env: Env) {
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
@@ -160,7 +163,7 @@ describe('direct Invoke', () => {
 
 describe('Function URL', () => {
   it('signs a user certificate and audits the source address Lambda observed', async () => {
-    const { handler, audit } = await coldStart(validEnv());
+    const { handler, audit } = await coldStart(urlEnv());
     const result = asUrlResult(await handler(urlEvent(JSON.stringify(userRequest())), CONTEXT));
     expect(result.statusCode).toBe(200);
     expect(result.json.Certificate).toMatch(/^ssh-ed25519-cert-v01@openssh\.com /);
@@ -175,7 +178,7 @@ describe('Function URL', () => {
   });
 
   it('ignores X-Forwarded-For and similar headers', async () => {
-    const { handler, stdout, audit } = await coldStart(validEnv());
+    const { handler, stdout, audit } = await coldStart(urlEnv());
     const event = urlEvent(JSON.stringify({ Kind: 'Info' }), {
       headers: { 'x-forwarded-for': '10.9.9.9', forwarded: 'for=10.9.9.9', 'x-real-ip': '10.9.9.9' },
     });
@@ -185,7 +188,7 @@ describe('Function URL', () => {
   });
 
   it('decodes a base64 body', async () => {
-    const { handler } = await coldStart(validEnv());
+    const { handler } = await coldStart(urlEnv());
     const body = Buffer.from(JSON.stringify({ Kind: 'Info' })).toString('base64');
     const result = asUrlResult(await handler(urlEvent(body, { base64: true }), CONTEXT));
     expect(result.statusCode).toBe(200);
@@ -193,7 +196,7 @@ describe('Function URL', () => {
   });
 
   it('refuses GET with 405 and the lkp error JSON', async () => {
-    const { handler } = await coldStart(validEnv());
+    const { handler } = await coldStart(urlEnv());
     const result = asUrlResult(await handler(urlEvent(undefined, { method: 'GET' }), CONTEXT));
     expect(result.statusCode).toBe(405);
     expect(result.headers.allow).toBe('POST');
@@ -203,14 +206,14 @@ describe('Function URL', () => {
   });
 
   it('refuses a path other than / with 400', async () => {
-    const { handler } = await coldStart(validEnv());
+    const { handler } = await coldStart(urlEnv());
     const result = asUrlResult(await handler(urlEvent('{"Kind":"Info"}', { path: '/admin' }), CONTEXT));
     expect(result.statusCode).toBe(400);
     expect(result.json).toMatchObject({ Error: { Code: 'BadRequest' } });
   });
 
   it('answers an oversize body with 413', async () => {
-    const { handler, audit } = await coldStart(validEnv());
+    const { handler, audit } = await coldStart(urlEnv());
     const body = JSON.stringify({ Kind: 'Info', Padding: 'x'.repeat(70 * 1024) });
     const result = asUrlResult(await handler(urlEvent(body), CONTEXT));
     expect(result.statusCode).toBe(413);
@@ -221,13 +224,41 @@ describe('Function URL', () => {
   });
 
   it('maps CA errors to their HTTP status (invalid JSON → 400, unproved caller → 401)', async () => {
-    const { handler } = await coldStart(validEnv());
+    const { handler } = await coldStart(urlEnv());
     expect(asUrlResult(await handler(urlEvent('{not json'), CONTEXT)).statusCode).toBe(400);
     const forged = userRequest();
     (forged.Identity as { Headers: Record<string, string> }).Headers['X-Lkp-Server-Id'] = 'someone-else';
     const result = asUrlResult(await handler(urlEvent(JSON.stringify(forged)), CONTEXT));
     expect(result.statusCode).toBe(401);
     expect(result.json).toMatchObject({ Error: { Code: 'Unauthenticated' } });
+  });
+});
+
+describe('a direct Invoke shaped like a Function URL event (issue 15, item 5)', () => {
+  it('is a BadRequest on the Invoke function: no source address, no certificate', async () => {
+    const { handler, audit } = await coldStart(validEnv());
+    const forged = urlEvent(JSON.stringify(userRequest()), { sourceIp: '198.51.100.99' });
+    const result = asObject(await handler(forged, CONTEXT));
+    expect(result).toEqual({ Error: { Code: 'BadRequest', Message: expect.any(String) } });
+    expect(result).not.toHaveProperty('Certificate');
+    const [line] = audit();
+    expect(line).toMatchObject({ decision: 'deny', code: 'BadRequest', transport: 'invoke' });
+    expect(JSON.stringify(audit())).not.toContain('198.51.100.99');
+  });
+
+  it('treats a wrong LKP_FUNCTION_URL value as the Invoke function, and says so', async () => {
+    const { handler, stderr, audit } = await coldStart({ ...validEnv(), LKP_FUNCTION_URL: 'yes' });
+    expect(stderr.join('')).toContain('LKP_FUNCTION_URL must be');
+    await handler(urlEvent(JSON.stringify(userRequest()), { sourceIp: '198.51.100.99' }), CONTEXT);
+    expect(JSON.stringify(audit())).not.toContain('198.51.100.99');
+  });
+
+  it('the URL function refuses a plain CA request, which only direct Invoke sends', async () => {
+    const { handler, audit } = await coldStart(urlEnv());
+    const result = asUrlResult(await handler(userRequest(), CONTEXT));
+    expect(result.statusCode).toBe(400);
+    expect(result.json).toMatchObject({ Error: { Code: 'BadRequest' } });
+    expect(audit()).toEqual([]);
   });
 });
 
@@ -261,7 +292,7 @@ describe('a CA that cannot start', () => {
   });
 
   it('answers a Function URL request with 500', async () => {
-    const { handler } = await coldStart(badEnv());
+    const { handler } = await coldStart({ ...badEnv(), LKP_FUNCTION_URL: 'true' });
     const result = asUrlResult(await handler(urlEvent('{"Kind":"Info"}'), CONTEXT));
     expect(result.statusCode).toBe(500);
     expect(result.json).toMatchObject({ Error: { Code: 'Internal' } });
