@@ -53,6 +53,10 @@ describe('the Ingress field of a policy answer', () => {
     ['a group name', { SecurityGroupId: 'default' }, /security group id/],
     ['upper-case hex', { SecurityGroupId: 'sg-0123456789ABCDEF0' }, /security group id/],
     ['a short id', { SecurityGroupId: 'sg-0123456' }, /security group id/],
+    // A RegExp test would read a one-element array as its string (issue 15, mutation testing).
+    ['a group id in an array', { SecurityGroupId: [GROUP] }, /security group id/],
+    ['a group id with a prefix', { SecurityGroupId: `x${GROUP}` }, /security group id/],
+    ['a group id with a suffix', { SecurityGroupId: `${GROUP}0` }, /security group id/],
     ['udp', { SecurityGroupId: GROUP, Protocol: 'udp' }, /Protocol must be "tcp"/],
     ['protocol -1', { SecurityGroupId: GROUP, Protocol: '-1' }, /Protocol must be "tcp"/],
     ['port 0', { SecurityGroupId: GROUP, Ports: [0] }, /Ports\[0\] must be a whole number from 1 to 65535/],

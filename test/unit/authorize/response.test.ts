@@ -308,6 +308,10 @@ describe('parseUserPolicyResponse: SourceAddress', () => {
     'fe80::/10',
     '2001:db8::1/128',
     '::ffff:10.0.0.0/104',
+    // IPv4-embedded IPv6: each octet lands in its own byte.
+    '::ffff:0.0.0.0/96',
+    '::ffff:10.1.0.0/112',
+    '::ffff:10.1.2.0/120',
     '10.0.0.0/8,2001:db8::/32,192.0.2.1',
   ])('accepts %s', (list) => {
     expect(user(withOptions({ SourceAddress: list })).criticalOptions['source-address']).toBe(list);
@@ -327,6 +331,10 @@ describe('parseUserPolicyResponse: SourceAddress', () => {
     ['10.0.0.0/8,', 'entry 2 ("")'],
     ['10.0.0.1/8', 'has bits set after the /8 prefix'],
     ['fe80::1/10', 'has bits set after the /10 prefix'],
+    ['::ffff:1.0.0.0/96', 'has bits set after the /96 prefix'],
+    ['::ffff:10.1.0.0/104', 'has bits set after the /104 prefix'],
+    ['::ffff:10.1.2.0/112', 'has bits set after the /112 prefix'],
+    ['::ffff:10.1.2.3/120', 'has bits set after the /120 prefix'],
     ['010.0.0.0/8', 'is not an IPv4 or IPv6 address'],
     ['10.0.0.0/08', 'has an invalid prefix length'],
     ['10.0.0.0/', 'has an invalid prefix length'],
@@ -467,6 +475,8 @@ describe('parseUserPolicyResponse: Jumpboxes', () => {
       'Jumpboxes[0].User must be a POSIX',
     ],
     ['a non-string User', [{ Address: 'a.example', User: 7 }], 'Jumpboxes[0].User must be a POSIX'],
+    // A RegExp test would read ['u'] as "u" (issue 15, mutation testing).
+    ['a User in an array', [{ Address: 'a.example', User: ['u'] }], 'Jumpboxes[0].User must be a POSIX'],
     [
       'a HostKeyAlias with a comma',
       [{ Address: 'a.example', User: 'u', HostKeyAlias: 'a,b' }],

@@ -208,6 +208,14 @@ describe('method and URL (§3.1)', () => {
       stsEndpoint: `${ENDPOINT}/`,
     });
   });
+
+  it('refuses to run with an endpoint of another scheme, even a normalized origin (Internal)', async () => {
+    for (const stsEndpoint of ['ws://sts.us-east-1.amazonaws.com', 'ftp://sts.us-east-1.amazonaws.com'])
+      await expectRejected(signedProof(), /not a normalized http\(s\) origin/, 'Internal', {
+        ...CONFIG,
+        stsEndpoint,
+      });
+  });
 });
 
 describe('Host header (§3.1)', () => {
@@ -429,6 +437,9 @@ describe('X-Amz-Date (§3.1)', () => {
       '20250230T120000Z',
       '20250301T246000Z',
       '20250301t120000z',
+      // Anchored at both ends: nothing may come before or after the date (issue 15, mutation testing).
+      `x${amzDate(NOW)}`,
+      `${amzDate(NOW)}x`,
     ]) {
       await expectRejected(
         withHeaders(signedProof(), { 'X-Amz-Date': d }),
@@ -493,6 +504,18 @@ describe('Authorization syntax (§3.1)', () => {
     ],
     ['a short signature', valid.replace(sig, sig.slice(0, 63)), /Signature must be 64 hex digits/],
     ['an uppercase signature', valid.replace(sig, sig.toUpperCase()), /Signature must be 64 hex digits/],
+    ['a signature with a prefix', valid.replace(sig, `x${sig}`), /Signature must be 64 hex digits/],
+    ['a signature with a suffix', valid.replace(sig, `${sig}0`), /Signature must be 64 hex digits/],
+    [
+      'a credential with a prefix before the key id',
+      valid.replace(ACCESS_KEY_ID, `-${ACCESS_KEY_ID}`),
+      /Credential must be <access key id>/,
+    ],
+    [
+      'a credential with a suffix after the terminator',
+      valid.replace('/aws4_request', '/aws4_requestx'),
+      /Credential must be <access key id>/,
+    ],
     [
       'a credential with an extra part',
       valid.replace('/sts/aws4_request', '/sts/x/aws4_request'),
