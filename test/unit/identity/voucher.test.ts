@@ -263,6 +263,9 @@ describe('verifyVouchers through the STS stand-in', () => {
     expect(sts.requestCount() - before).toBe(2);
     const sameId = { ...caller(), Arn: 'arn:aws:iam::123456789012:user/renamed' };
     expect(await verifyVouchers([vouch(alice)], sameId, cfg, new Date())).toEqual([]);
+    // The same ARN with another unique id (a user deleted and created again) is still the caller.
+    const sameArn = { ...caller(), Id: 'AIDAOTHERUNIQUEID0001' };
+    expect(await verifyVouchers([vouch(alice)], sameArn, cfg, new Date())).toEqual([]);
   });
 
   it('keeps only the first voucher of one identity', async () => {
