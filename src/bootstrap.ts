@@ -61,7 +61,12 @@ export async function bootstrapCa(
         }
       : {}),
     ...(config.accounts !== undefined
-      ? { groupMembers: iamGroupMembers({ partition: config.partition }) }
+      ? {
+          groupMembers: iamGroupMembers({
+            partition: config.partition,
+            maxAgeSeconds: config.accounts.membersMaxAgeSeconds,
+          }),
+        }
       : {}),
     ...(config.locksTable !== undefined ? { locks: locksOf(config, signer) } : {}),
     audit,

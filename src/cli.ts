@@ -31,6 +31,7 @@ Configuration (environment, the same as the Lambda function):
   LKP_SUDO_GROUPS        IAM groups whose members get an account and sudo
   LKP_ACCOUNT_GROUP_PREFIX  local group of IAM group G is <prefix>G, default lkp_
   LKP_REMOVED_ACCOUNTS   lock (default) or delete: hosts' accounts whose owner left the groups
+  LKP_ACCOUNT_GROUPS_MAX_AGE  seconds a group's members are kept, default 60 (0: read IAM each time)
   LKP_LOCKS_TABLE        DynamoDB table of locks (lkp lock); unset = no locks, no revocation list
   LKP_ADMINS             ARN patterns (* = any) the built-in policy lets lock and unlock
 

@@ -8,13 +8,15 @@ import type { AccountGroups } from './desired.js';
 export interface AccountsConfig extends AccountGroups {
   /** LKP_REMOVED_ACCOUNTS: `lock` (default) keeps a removed person's account locked; `delete` removes it. */
   removed: 'lock' | 'delete';
+  /** LKP_ACCOUNT_GROUPS_MAX_AGE: seconds a group's members are kept by a CA process; 0 reads IAM every time. */
+  membersMaxAgeSeconds: number;
 }
 
 const IAM_GROUP = /^[\w+=,.@-]{1,128}$/;
 /** Short, so that `<prefix><group>` keeps its meaning within the 32-character POSIX limit. */
 const GROUP_PREFIX = /^[a-z_][a-z0-9_-]{0,15}$/;
 
-/** Reads LKP_ACCOUNT_GROUPS, LKP_SUDO_GROUPS, LKP_ACCOUNT_GROUP_PREFIX, LKP_REMOVED_ACCOUNTS. */
+/** Reads LKP_ACCOUNT_GROUPS, LKP_SUDO_GROUPS, LKP_ACCOUNT_GROUP_PREFIX, LKP_REMOVED_ACCOUNTS, LKP_ACCOUNT_GROUPS_MAX_AGE. */
 export function parseAccountsConfig(
   get: (name: string) => string | undefined,
   problems: string[],
@@ -39,6 +41,11 @@ export function parseAccountsConfig(
   const removed = get('LKP_REMOVED_ACCOUNTS') ?? 'lock';
   if (removed !== 'lock' && removed !== 'delete')
     problems.push(`LKP_REMOVED_ACCOUNTS must be "lock" or "delete" (got "${removed}")`);
+  const maxAge = get('LKP_ACCOUNT_GROUPS_MAX_AGE') ?? '60';
+  if (!/^\d{1,3}$/.test(maxAge) || Number(maxAge) > 600)
+    problems.push(
+      `LKP_ACCOUNT_GROUPS_MAX_AGE must be a whole number of seconds from 0 to 600 (got "${maxAge}")`,
+    );
   // The prefix and removal settings alone mean nothing (serverless.yml always sets them).
   if (iamGroups.length + sudoGroups.length === 0) return undefined;
   return Object.freeze({
@@ -46,5 +53,6 @@ export function parseAccountsConfig(
     sudoGroups: Object.freeze(sudoGroups),
     groupPrefix,
     removed: removed === 'delete' ? 'delete' : 'lock',
+    membersMaxAgeSeconds: /^\d{1,3}$/.test(maxAge) ? Math.min(Number(maxAge), 600) : 60,
   });
 }

@@ -1,21 +1,22 @@
 /**
  * IAM group members for Accounts requests, read with the CA's own role in its own account
  * (instance roles need no IAM permission). Every host asks every few minutes, so a group's members
- * are kept for a minute: a thousand hosts cost IAM about one GetGroup per group per minute, not per
- * host. A missing group is an error, never "no members": a typo must not lock everyone out.
+ * are kept for a minute (LKP_ACCOUNT_GROUPS_MAX_AGE): a thousand hosts cost IAM about one GetGroup
+ * per group per minute, not per host. A missing group is an error, never "no members": a typo must not lock everyone out.
  */
 import { getGroupMembers, IamError, iamQueryClient, type IamQueryClient } from '../aws/iam-query.js';
 import { internal } from '../errors.js';
 
 export type GroupMembers = (groups: readonly string[]) => Promise<Map<string, string[]>>;
 
-const KEPT_MS = 60_000;
-
 export function iamGroupMembers(opts: {
   partition: string;
+  /** LKP_ACCOUNT_GROUPS_MAX_AGE; default 60. */
+  maxAgeSeconds?: number;
   client?: IamQueryClient;
   now?: () => number;
 }): GroupMembers {
+  const keptMs = (opts.maxAgeSeconds ?? 60) * 1000;
   const now = opts.now ?? Date.now;
   let client = opts.client;
   const kept = new Map<string, { until: number; members: string[] }>();
@@ -29,7 +30,7 @@ export function iamGroupMembers(opts: {
     } catch (e) {
       throw internal(readFailure(group, e), e);
     }
-    kept.set(group, { until: now() + KEPT_MS, members });
+    if (keptMs > 0) kept.set(group, { until: now() + keptMs, members });
     return members;
   };
   return async (groups) => {

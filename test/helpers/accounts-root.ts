@@ -5,11 +5,13 @@ import { join } from 'node:path';
 
 export const isRoot = process.getuid?.() === 0;
 
-/** Holds root and a user lkp did not create (`ec2-user`, uid 1000) and a group it did not create (`wheel`). */
-export function makeAccountsRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'lkp-root-'));
-  mkdirSync(join(root, 'etc'));
-  mkdirSync(join(root, 'home'));
+/**
+ * Holds root and a user lkp did not create (`ec2-user`, uid 1000) and a group it did not create
+ * (`wheel`); in a new temp folder, or in `root` (an instance's root that already has etc/ssh).
+ */
+export function makeAccountsRoot(root = mkdtempSync(join(tmpdir(), 'lkp-root-'))): string {
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  mkdirSync(join(root, 'home'), { recursive: true });
   const write = (file: string, lines: string[], mode = 0o644) =>
     writeFileSync(join(root, 'etc', file), lines.map((l) => `${l}\n`).join(''), { mode });
   write('passwd', ['root:x:0:0:root:/root:/bin/bash', 'ec2-user:x:1000:1000::/home/ec2-user:/bin/bash']);

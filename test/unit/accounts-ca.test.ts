@@ -253,6 +253,7 @@ describe('accounts configuration', () => {
       sudoGroups: ['admins'],
       groupPrefix: 'lkp_',
       removed: 'lock',
+      membersMaxAgeSeconds: 60,
     });
     expect(() =>
       loadConfig({
