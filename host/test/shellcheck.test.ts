@@ -15,11 +15,15 @@ const hasShellcheck = (() => {
 
 describe('lkp-host-agent', () => {
   // CI must have it: a missing shellcheck there fails instead of skipping.
-  it.skipIf(!hasShellcheck && !process.env.CI)('is shellcheck-clean', async () => {
-    const run = await runProgram('shellcheck', ['--shell=bash', '--severity=style', AGENT], {
-      timeout: 60_000,
-    });
-    expect(run.stdout).toBe('');
-    expect(run.code).toBe(0);
-  });
+  it.skipIf(!hasShellcheck && !process.env.CI)(
+    'is shellcheck-clean',
+    async () => {
+      const run = await runProgram('shellcheck', ['--shell=bash', '--severity=style', AGENT], {
+        timeout: 60_000,
+      });
+      expect(run.stdout).toBe('');
+      expect(run.code).toBe(0);
+    },
+    60_000,
+  );
 });

@@ -4,7 +4,8 @@
  * stops every process it started.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export interface StackProcess {
   child: ChildProcess;
@@ -77,12 +78,24 @@ function descendantsOf(root: number): Array<{ pid: number; comm: string }> {
   const found: Array<{ pid: number; comm: string }> = [];
   const walk = (pid: number) => {
     for (const p of table.filter((t) => t.ppid === pid)) {
-      found.push({ pid: p.pid, comm: p.comm });
+      found.push({ pid: p.pid, comm: programOf(p.pid) ?? p.comm });
       walk(p.pid);
     }
   };
   walk(root);
   return found;
+}
+
+/**
+ * The program a process runs, by its executable's name: Node 24 names its main thread
+ * "MainThread", which is what `ps` shows as its command name.
+ */
+function programOf(pid: number): string | undefined {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a process is still running (a zombie has exited: it only waits for its parent to reap it). */
