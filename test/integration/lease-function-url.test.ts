@@ -74,14 +74,18 @@ function proofFor(key: string) {
   });
 }
 
-async function requestFrom(sourceIp: string): Promise<CertResponse> {
-  const body = JSON.stringify({
+function userRequestBody(): string {
+  return JSON.stringify({
     Kind: 'User',
     Identity: proofFor(publicKey),
     PublicKey: publicKey,
     RemoteInstanceArn: LOCAL_INSTANCE_ARN,
     SshUsername: 'ec2-user',
   });
+}
+
+async function requestFrom(sourceIp: string): Promise<CertResponse> {
+  const body = userRequestBody();
   const result = (await handler(functionUrlEvent(body, { sourceIp }), context)) as FunctionUrlResult;
   expect(result.statusCode).toBe(200);
   return JSON.parse(result.body) as CertResponse;
@@ -145,14 +149,8 @@ describe('a forged Function URL event sent by direct Invoke (issue 15, item 5)',
     vi.resetModules();
     const { handler: invokeHandler } = await import('../../src/handler.js');
     const before = await leasedCidrs();
-    const body = JSON.stringify({
-      Kind: 'User',
-      Identity: proofFor(publicKey),
-      PublicKey: publicKey,
-      RemoteInstanceArn: LOCAL_INSTANCE_ARN,
-      SshUsername: 'ec2-user',
-    });
-    const result = await invokeHandler(functionUrlEvent(body, { sourceIp: '127.0.0.99' }), context);
+    const forged = functionUrlEvent(userRequestBody(), { sourceIp: '127.0.0.99' });
+    const result = await invokeHandler(forged, context);
     expect(result).toMatchObject({ Error: { Code: 'BadRequest' } });
     expect(await leasedCidrs()).toEqual(before);
     expect(before).not.toContain('127.0.0.99/32');
