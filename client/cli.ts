@@ -8,6 +8,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['setup', async () => (await import('./commands/setup.js')).setupCommand],
   ['ssh', async () => (await import('./commands/ssh.js')).sshCommand],
   ['ssh-match', async () => (await import('./commands/ssh-match.js')).sshMatchCommand],
+  ['tunnel', async () => (await import('./commands/tunnel.js')).tunnelCommand],
   ['ca', async () => (await import('./commands/ca.js')).caCommand],
   ['cert', async () => (await import('./commands/cert.js')).certCommand],
   ['policy', async () => (await import('./commands/policy.js')).policyCommand],

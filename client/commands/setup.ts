@@ -11,6 +11,8 @@ import {
   DEFAULT_USER,
   lkpPaths,
   readConfig,
+  REACH_MODES,
+  type ReachMode,
 } from '../lib/config.js';
 import { checkHostPattern } from '../lib/ssh-config.js';
 import { checkUser } from '../lib/targets.js';
@@ -24,6 +26,7 @@ interface SetupOptions {
   awsProfile?: string;
   hostPattern: string[];
   defaultUser: string;
+  reach?: ReachMode;
   makeDefault?: boolean;
   refreshCa?: boolean;
   uninstall?: boolean;
@@ -54,6 +57,12 @@ export const setupCommand = new Command('setup')
       .argParser((value: string, previous: string[]) => [...previous, value]),
   )
   .option('--default-user <name>', 'login when none is given', DEFAULT_USER)
+  .addOption(
+    new Option(
+      '--reach <mode>',
+      'auto: through an EC2 Instance Connect Endpoint when an instance has no address you can reach; eice: always; direct: never (default auto)',
+    ).choices(REACH_MODES),
+  )
   .option('--make-default', 'make this profile the default one (the first profile always is)')
   .option(
     '--refresh-ca',
@@ -75,6 +84,7 @@ Examples:
   lkp setup --function lkp-ca --region eu-west-1 --aws-profile work
   lkp setup --profile-name prod --url https://… --iam --host-pattern 'prod-*'
   lkp setup --profile-name prod --refresh-ca   # after the CA published a new key
+  lkp setup --function lkp-ca --region eu-west-1 --reach eice   # private subnets (docs/eice.md)
   ssh ec2-user@i-0123456789abcdef0        # then: plain ssh, scp, rsync, git
   lkp setup --uninstall`,
   )
@@ -169,6 +179,7 @@ async function settingsFrom(opts: SetupOptions, hostPatterns: string[]): Promise
     ...(opts.region ? { region: opts.region } : {}),
     hostPatterns,
     defaultUser: checkUser(opts.defaultUser),
+    ...(opts.reach ? { reach: opts.reach } : {}),
   };
 }
 
@@ -180,7 +191,15 @@ function storedSettings(opts: SetupOptions, name: string, profile: CaProfile | u
       EXIT.usage,
       'run `lkp setup --profile-name <name> --url <CA URL>` first',
     );
-  if (opts.url || opts.function || opts.iam || opts.region || opts.awsProfile || opts.hostPattern.length)
+  if (
+    opts.url ||
+    opts.function ||
+    opts.iam ||
+    opts.region ||
+    opts.awsProfile ||
+    opts.reach ||
+    opts.hostPattern.length
+  )
     throw new CliError(
       '--refresh-ca keeps the profile as it is',
       EXIT.usage,

@@ -33,6 +33,8 @@ Instance ids and ARNs are used as given; a Name tag is looked up with EC2 Descri
 (running instances, your credentials and region). Certificates are cached per target and user
 until 5 minutes before they expire. The key lives in your ssh-agent when one runs, else in
 ~/.lkp/keys/<profile>/. Host keys are verified by certificate: no "continue connecting?".
+An instance with no address you can reach is reached through an EC2 Instance Connect Endpoint
+in its VPC (lkp tunnel as ProxyCommand; the profile's "reach" setting, docs/eice.md).
 
 Examples:
   lkp ssh i-0123456789abcdef0
@@ -73,6 +75,7 @@ function dryRunReport(p: PreparedLogin, args: string[]) {
   return {
     command: ['ssh', ...args],
     target: { host: p.host, arn: p.arn, address: p.address, user: p.user },
+    route: p.route.kind === 'eice' ? { kind: 'eice', ...p.route.tunnel } : p.route,
     certificate: {
       file: p.certificateFile,
       cached: p.cached,
@@ -95,6 +98,9 @@ function dryRunText(p: PreparedLogin, args: string[]): string {
   return [
     d.command.map(shellWord).join(' '),
     `target: ${p.arn} at ${p.address}`,
+    ...(p.route.kind === 'eice'
+      ? [`through: EC2 Instance Connect Endpoint ${p.route.tunnel.endpointId} (${p.route.tunnel.region})`]
+      : []),
     `certificate: ${d.certificate.file}${p.cached ? ' (cached)' : ''}`,
     `  principals: ${d.certificate.principals.join(', ')}`,
     `  valid: ${d.certificate.validAfter} to ${d.certificate.validBefore}`,

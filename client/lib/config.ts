@@ -10,6 +10,14 @@ import { CliError, EXIT } from '../errors.js';
 /** How the CA is reached: its URL (`lkp-ca serve` or a Function URL), or Lambda Invoke. */
 export type CaEndpoint = { url: string; auth?: 'iam' } | { function: string; region: string };
 
+/**
+ * How ssh reaches targets (lib/tunnel/route.ts): `auto` tunnels through an EC2 Instance Connect
+ * Endpoint when the target has no address this machine can reach, `eice` always, `direct` never
+ * (unless the access policy names an endpoint).
+ */
+export type ReachMode = 'auto' | 'direct' | 'eice';
+export const REACH_MODES: readonly ReachMode[] = ['auto', 'direct', 'eice'];
+
 export interface CaProfile {
   ca: CaEndpoint;
   /** AWS profile for credentials (proofs, EC2 lookups, Invoke); default: the credential chain. */
@@ -22,6 +30,8 @@ export interface CaProfile {
   defaultUser: string;
   /** The CA keys trusted for host certificates: written by `lkp setup` (shown to the user), never from a login's answer. */
   caPublicKeys: string[];
+  /** Default auto. */
+  reach?: ReachMode;
 }
 
 export interface LkpConfig {
@@ -152,6 +162,9 @@ function parseProfile(v: unknown, name: string, paths: LkpPaths): CaProfile {
   };
   const awsProfile = optional(v.awsProfile, 'awsProfile');
   const region = optional(v.region, 'region');
+  const reach = optional(v.reach, 'reach');
+  if (reach !== undefined && !(REACH_MODES as readonly string[]).includes(reach))
+    throw bad(`"reach" must be one of ${REACH_MODES.join(', ')}`);
   return {
     ca: endpoint,
     ...(awsProfile !== undefined ? { awsProfile } : {}),
@@ -159,6 +172,7 @@ function parseProfile(v: unknown, name: string, paths: LkpPaths): CaProfile {
     hostPatterns: v.hostPatterns as string[],
     defaultUser: v.defaultUser,
     caPublicKeys: v.caPublicKeys as string[],
+    ...(reach !== undefined ? { reach: reach as ReachMode } : {}),
   };
 }
 

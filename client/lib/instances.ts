@@ -1,5 +1,6 @@
 /**
- * The client's one EC2 call, DescribeInstances, with the user's credentials, through the CA's own
+ * The client's EC2 calls, DescribeInstances and DescribeInstanceConnectEndpoints (lib/tunnel/route.ts),
+ * with the user's credentials, through the CA's own
  * small Query client (src/aws/ec2-query.ts) instead of @aws-sdk/client-ec2, whose load was most of
  * a first connection (docs/performance.md). Region and endpoint are resolved the way the SDK
  * resolves them, with the SDK's own configuration loader: --region, AWS_REGION, the profile's
@@ -40,7 +41,22 @@ export interface InstanceDescriptions {
     input: { instanceIds?: string[]; filters?: InstanceFilter[] },
     region?: string,
   ): Promise<Array<{ instance: Ec2Instance; ownerId: string }>>;
+  /** Usable endpoints (as the AWS CLI filters them: create-complete or update-*), by id or by VPC; every page. */
+  describeEndpoints(input: { id: string } | { vpcId: string }, region: string): Promise<EndpointSummary[]>;
 }
+
+/** An EC2 Instance Connect Endpoint as DescribeInstanceConnectEndpoints reports it. */
+export interface EndpointSummary {
+  id: string;
+  dnsName?: string;
+  fipsDnsName?: string;
+  vpcId?: string;
+  subnetId?: string;
+}
+
+const USABLE_ENDPOINT_STATES = ['create-complete', 'update-in-progress', 'update-failed', 'update-complete'];
+/** EC2 pages of endpoints; a VPC with more than this many pages is not one lkp should wander through. */
+const MAX_ENDPOINT_PAGES = 10;
 
 export function describeInstances(opts: {
   region?: string;
@@ -71,17 +87,56 @@ export function describeInstances(opts: {
     async describe(input, inRegion) {
       const where = inRegion ?? (await region());
       if (where === undefined) throw new Error('no AWS region for looking up instances');
-      const client = await clientFor(where);
-      try {
-        const answer = await client.call('DescribeInstances', describeParams(input));
-        return reservationsOf(answer);
-      } finally {
-        // One lookup per command: keep no connection open behind ssh.
-        client.destroy();
-        clients.delete(where);
-      }
+      return once(where, async (client) =>
+        reservationsOf(await client.call('DescribeInstances', describeParams(input))),
+      );
     },
+    describeEndpoints: (input, where) =>
+      once(where, async (client) => {
+        const found: EndpointSummary[] = [];
+        let next: string | undefined;
+        for (let page = 0; page < MAX_ENDPOINT_PAGES; page++) {
+          const answer = await client.call('DescribeInstanceConnectEndpoints', {
+            ...('id' in input ? { InstanceConnectEndpointId: [input.id] } : {}),
+            Filter: [
+              { Name: 'state', Value: USABLE_ENDPOINT_STATES },
+              ...('vpcId' in input ? [{ Name: 'vpc-id', Value: [input.vpcId] }] : []),
+            ],
+            ...(next !== undefined ? { NextToken: next } : {}),
+          });
+          found.push(...items(answer, 'instanceConnectEndpointSet').flatMap(endpointOf));
+          next = childText(answer, 'nextToken') || undefined;
+          if (next === undefined) break;
+        }
+        return found;
+      }),
   };
+
+  /** One lookup per command: keep no connection open behind ssh. */
+  async function once<T>(where: string, use: (client: Ec2QueryClient) => Promise<T>): Promise<T> {
+    const client = await clientFor(where);
+    try {
+      return await use(client);
+    } finally {
+      client.destroy();
+      clients.delete(where);
+    }
+  }
+}
+
+function endpointOf(e: XmlElement): EndpointSummary[] {
+  const text = (name: string) => childText(e, name) || undefined;
+  const id = text('instanceConnectEndpointId');
+  if (id === undefined) return [];
+  return [
+    {
+      id,
+      ...optional('dnsName', text('dnsName')),
+      ...optional('fipsDnsName', text('fipsDnsName')),
+      ...optional('vpcId', text('vpcId')),
+      ...optional('subnetId', text('subnetId')),
+    },
+  ];
 }
 
 function describeParams(input: { instanceIds?: string[]; filters?: InstanceFilter[] }): QueryParams {

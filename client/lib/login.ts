@@ -3,11 +3,11 @@
  * the `ssh-match` hook of transparent mode: the profile's key, a certificate (cached until 5 min
  * before expiry), jumpbox certificates, and the per-target ssh_config file that names them.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CertResponse } from '../../src/protocol.js';
-import { CliError, EXIT, toCliError } from '../errors.js';
+import { toCliError } from '../errors.js';
 import { checkCaPublicKeys, untrustedKeys } from './ca-keys.js';
 import { caTransport, type CaTransport } from './ca-transport.js';
 import { type CachedCertificate, certCache, fileKey } from './cert-cache.js';
@@ -16,6 +16,7 @@ import { resolveCredentials } from './credentials.js';
 import { generateEd25519, keyStoreFor, type KeyStore, type LoginKey } from './keys.js';
 import { targetSshConfig } from './ssh-config.js';
 import { ec2Lookup, type InstanceLookup, parseTarget, resolveTarget } from './targets.js';
+import { chooseRoute, type Route } from './tunnel/route.js';
 
 export interface LoginContext {
   paths: LkpPaths;
@@ -29,6 +30,8 @@ export interface LoginContext {
   now(): number;
   /** A line for the user while something slow happens (stderr); ssh-match passes a no-op. */
   progress(message: string): void;
+  /** argv prefix that runs lkp, for the ProxyCommand of a tunnel (`lkp tunnel`). */
+  lkpCommand: readonly string[];
 }
 
 export interface PreparedLogin {
@@ -36,7 +39,9 @@ export interface PreparedLogin {
   host: string;
   user: string;
   arn: string;
+  /** Where ssh connects: the target's address, or the private IP the tunnel reaches. */
   address: string;
+  route: Route;
   response: CertResponse;
   certificateFile: string;
   identityFile: string;
@@ -50,7 +55,7 @@ interface TargetRecord {
   host: string;
   user: string;
   arn: string;
-  address?: string;
+  route: Route;
 }
 
 export async function prepareLogin(
@@ -70,12 +75,21 @@ export async function prepareLogin(
   const record = readRecord(recordFile, host, user);
   if (key && reuse && record) {
     const cached = certs.read(record.arn, user, key.fingerprint, ctx.now());
-    if (cached) return finish(ctx, host, user, key, record.arn, record.address, cached, true);
+    if (cached) return finish(ctx, host, user, key, record.arn, record.route, cached, true);
   }
 
   const target = await resolveTarget(spec, ctx.ec2());
+  const route = (cert: CachedCertificate) =>
+    chooseRoute({
+      arn: target.arn,
+      address: target.address,
+      network: target.network,
+      response: cert.response,
+      mode: ctx.profile.reach ?? 'auto',
+      ec2: ctx.ec2(),
+    });
   const cached = key && reuse ? certs.read(target.arn, user, key.fingerprint, ctx.now()) : undefined;
-  if (key && cached) return finish(ctx, host, user, key, target.arn, target.address, cached, true);
+  if (key && cached) return finish(ctx, host, user, key, target.arn, await route(cached), cached, true);
 
   // Only a login that asks the CA loads the request path (issue "Benchmarks", item 4).
   const { fetchCaInfo, requestCertificate } = await import('./certificates.js');
@@ -98,16 +112,8 @@ export async function prepareLogin(
   if (fresh) key = await ctx.keys.save(fresh, response.ValidBefore - ctx.now());
   if (!key) throw new Error('no key after saving one');
   warnUntrustedCaKeys(ctx, response.CaPublicKeys);
-  return finish(
-    ctx,
-    host,
-    user,
-    key,
-    target.arn,
-    target.address,
-    certs.write(target.arn, user, response),
-    false,
-  );
+  const written = certs.write(target.arn, user, response);
+  return finish(ctx, host, user, key, target.arn, await route(written), written, false);
 }
 
 /** Drops the per-target file, so ssh does not go on using a certificate that could not be renewed. */
@@ -125,19 +131,12 @@ function finish(
   user: string,
   key: LoginKey,
   arn: string,
-  lookedUpAddress: string | undefined,
+  route: Route,
   cert: CachedCertificate,
   cached: boolean,
 ): PreparedLogin {
   const { response } = cert;
-  // The policy's TargetAddress wins over EC2's answer (DESIGN §3.3).
-  const address = response.TargetAddress ?? lookedUpAddress;
-  if (!address)
-    throw new CliError(
-      `no address to connect to for ${arn}`,
-      EXIT.error,
-      'the instance has no IP your credentials can see; the access policy can set TargetAddress',
-    );
+  const address = route.kind === 'direct' ? route.address : route.tunnel.privateIp;
   const hopPrefix = `lkp-jump-${fileKey(ctx.profileName, arn, user).slice(0, 10)}`;
   const configFile = targetFile(ctx, host, user, 'conf');
   ensurePrivateDir(ctx.paths.targets(ctx.profileName));
@@ -152,7 +151,8 @@ function finish(
       identityFile: key.identityFile,
       certificateFile: cert.certificateFile,
       knownHostsFile: ctx.paths.knownHosts(ctx.profileName),
-      jumpboxes: (response.Jumpboxes ?? []).map((j, i) => ({
+      ...(route.kind === 'eice' ? { proxyCommand: tunnelCommand(ctx, arn, route.tunnel) } : {}),
+      jumpboxes: (route.kind === 'eice' ? [] : (response.Jumpboxes ?? [])).map((j, i) => ({
         alias: `${hopPrefix}-${i}`,
         address: j.Address,
         user: j.User,
@@ -163,19 +163,38 @@ function finish(
     }),
     { mode: 0o600 },
   );
-  const record: TargetRecord = { host, user, arn, ...(lookedUpAddress ? { address: lookedUpAddress } : {}) };
+  const record: TargetRecord = { host, user, arn, route };
   writeFileSync(targetFile(ctx, host, user, 'json'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
   return {
     host,
     user,
     arn,
     address,
+    route,
     response,
     certificateFile: cert.certificateFile,
     identityFile: key.identityFile,
     configFile,
     cached,
   };
+}
+
+/** `lkp tunnel` with everything it needs, so a connection makes no AWS call but the tunnel's own. */
+function tunnelCommand(
+  ctx: LoginContext,
+  arn: string,
+  t: Extract<Route, { kind: 'eice' }>['tunnel'],
+): string[] {
+  return [
+    ...ctx.lkpCommand,
+    'tunnel',
+    arn,
+    ...['--profile-name', ctx.profileName],
+    ...['--endpoint-id', t.endpointId, '--endpoint-dns', t.dnsName],
+    ...['--private-ip', t.privateIp, '--region', t.region],
+    // ssh's own port (22, or -p/Port): the endpoint connects there.
+    ...['--port', '%p'],
+  ];
 }
 
 function targetFile(
@@ -190,11 +209,26 @@ function targetFile(
 function readRecord(file: string, host: string, user: string): TargetRecord | undefined {
   if (!existsSync(file)) return undefined;
   try {
-    const r = JSON.parse(readFileSync(file, 'utf8')) as TargetRecord;
-    return r.host === host && r.user === user && typeof r.arn === 'string' ? r : undefined;
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Partial<TargetRecord>;
+    // A record without a route is from an older lkp: look the target up again.
+    return r.host === host && r.user === user && typeof r.arn === 'string' && isRoute(r.route)
+      ? (r as TargetRecord)
+      : undefined;
   } catch {
     return undefined;
   }
+}
+
+function isRoute(r: unknown): r is Route {
+  if (typeof r !== 'object' || r === null) return false;
+  const route = r as Partial<Record<string, unknown>>;
+  if (route.kind === 'direct') return typeof route.address === 'string';
+  const t = route.tunnel as Partial<Record<string, unknown>> | undefined;
+  return (
+    route.kind === 'eice' &&
+    typeof t === 'object' &&
+    ['endpointId', 'dnsName', 'privateIp', 'region'].every((k) => typeof t[k] === 'string')
+  );
 }
 
 /**
@@ -248,6 +282,7 @@ export function loginContext(
       })),
     keys: keyStoreFor(paths.keys(profileName), opts.env),
     now: () => Math.floor(Date.now() / 1000),
+    lkpCommand: [process.execPath, realpathSync(process.argv[1] ?? '')],
     progress: opts.quiet ? () => {} : (m) => process.stderr.write(`${m}\n`),
   };
 }

@@ -142,6 +142,8 @@ export function targetSshConfig(t: {
   identityFile: string;
   certificateFile: string;
   knownHostsFile: string;
+  /** argv of a ProxyCommand (`lkp tunnel …`); `%p` passes through for ssh to fill in. */
+  proxyCommand?: readonly string[];
   jumpboxes: readonly Hop[];
   comment: string;
 }): string {
@@ -160,6 +162,7 @@ export function targetSshConfig(t: {
     ...hostLines(t.address),
     `  HostKeyAlias ${token(t.hostKeyAlias)}`,
     ...common(t.certificateFile),
+    ...(t.proxyCommand ? [`  ProxyCommand ${t.proxyCommand.map(proxyWord).join(' ')}`] : []),
     ...(t.jumpboxes.length > 0 ? [`  ProxyJump ${t.jumpboxes.map((j) => j.alias).join(',')}`] : []),
     ...t.jumpboxes.flatMap((j) => [
       `Host ${token(j.alias)}`,
@@ -200,6 +203,16 @@ function hostLines(address: string): string[] {
 function quote(value: string): string {
   if (value.includes('"')) throw new Error(`cannot write a path with a double quote to ssh_config: ${value}`);
   return /\s/.test(value) ? `"${value}"` : value;
+}
+
+/**
+ * ssh expands %-tokens in a ProxyCommand and then runs it with the user's shell: each word is
+ * single-quoted, and one that holds a quote, a backslash or a % (other than ssh's %p) is refused.
+ */
+function proxyWord(arg: string): string {
+  if (arg === '%p') return arg;
+  if (arg.includes('%')) throw new Error(`cannot use "${arg.slice(0, 80)}" in a ProxyCommand: it contains %`);
+  return shellQuote(arg);
 }
 
 function shellQuote(arg: string): string {

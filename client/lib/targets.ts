@@ -6,9 +6,14 @@
 import { CliError, EXIT } from '../errors.js';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { Ec2Error } from '../../src/aws/ec2-query.js';
-import { describeInstances, type Ec2Instance, type InstanceFilter } from './instances.js';
+import {
+  describeInstances,
+  type Ec2Instance,
+  type EndpointSummary,
+  type InstanceFilter,
+} from './instances.js';
 
-export type { Ec2Instance, InstanceFilter } from './instances.js';
+export type { Ec2Instance, EndpointSummary, InstanceFilter } from './instances.js';
 
 export type TargetSpec =
   | { kind: 'id'; text: string; instanceId: string }
@@ -80,6 +85,15 @@ export interface ResolvedTarget {
   instanceId: string;
   /** Where ssh connects when the CA names no TargetAddress: the private IP, else the public one. */
   address: string | undefined;
+  /** What EC2 said about the instance's network, for choosing how to reach it (lib/tunnel/route.ts). */
+  network: InstanceNetwork;
+}
+
+export interface InstanceNetwork {
+  privateIp?: string;
+  publicIp?: string;
+  vpcId?: string;
+  subnetId?: string;
 }
 
 export interface InstanceSummary {
@@ -96,6 +110,8 @@ export interface InstanceLookup {
     input: { instanceIds?: string[]; filters?: InstanceFilter[] },
     region?: string,
   ): Promise<Array<{ instance: Ec2Instance; ownerId: string }>>;
+  /** Usable EC2 Instance Connect Endpoints (state create-complete or update-*), by id or by VPC. */
+  describeEndpoints(input: { id: string } | { vpcId: string }, region: string): Promise<EndpointSummary[]>;
 }
 
 export async function resolveTarget(spec: TargetSpec, ec2: InstanceLookup): Promise<ResolvedTarget> {
@@ -108,6 +124,7 @@ export async function resolveTarget(spec: TargetSpec, ec2: InstanceLookup): Prom
         arn: spec.arn,
         instanceId: spec.instanceId,
         address: found[0] && addressOf(found[0].instance),
+        network: found[0] ? networkOf(found[0].instance) : {},
       };
     }
     case 'id': {
@@ -170,11 +187,21 @@ function toTarget(
     arn: `arn:${partitionOf(region)}:ec2:${region}:${ownerId}:instance/${instanceId}`,
     instanceId,
     address: addressOf(instance),
+    network: networkOf(instance),
   };
 }
 
 function addressOf(i: Ec2Instance): string | undefined {
   return i.PrivateIpAddress || i.PublicIpAddress || undefined;
+}
+
+function networkOf(i: Ec2Instance): InstanceNetwork {
+  return {
+    ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
+    ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
+    ...(i.VpcId ? { vpcId: i.VpcId } : {}),
+    ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
+  };
 }
 
 export function partitionOf(region: string): string {
@@ -212,6 +239,19 @@ export function ec2Lookup(opts: {
           `EC2 DescribeInstances failed (${code}): ${e instanceof Error ? e.message : String(e)}`,
           EXIT.error,
           'your AWS identity needs ec2:DescribeInstances; or pass the instance ARN',
+        );
+      }
+    },
+    async describeEndpoints(input, region) {
+      try {
+        return await lookups.describeEndpoints(input, region);
+      } catch (e) {
+        const code = e instanceof Ec2Error ? e.code : e instanceof Error ? e.name : 'Error';
+        if (code === 'InvalidInstanceConnectEndpointId.NotFound') return [];
+        throw new CliError(
+          `EC2 DescribeInstanceConnectEndpoints failed (${code}): ${e instanceof Error ? e.message : String(e)}`,
+          EXIT.error,
+          'your AWS identity needs ec2:DescribeInstanceConnectEndpoints; or the access policy can name the endpoint',
         );
       }
     },

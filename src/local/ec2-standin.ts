@@ -2,7 +2,8 @@
  * A wire-compatible EC2 query API on loopback (DESIGN §6): DescribeInstances over a local instance
  * list, and the security group rule calls of network leases (DescribeSecurityGroupRules,
  * AuthorizeSecurityGroupIngress, ModifySecurityGroupRules, RevokeSecurityGroupIngress) over local
- * groups. The CA reaches it through AWS_ENDPOINT_URL_EC2, so src/ec2.ts and src/ingress/ run
+ * groups, and DescribeInstanceConnectEndpoints over local EC2 Instance Connect Endpoints (the
+ * client's EICE lookup). The CA reaches it through AWS_ENDPOINT_URL_EC2, so src/ec2.ts and src/ingress/ run
  * unchanged; requests must be SigV4-signed (service `ec2`) with the credentials the stand-in generated
  * or those of a caller it was told about (the local user, whose `lkp` looks instances up).
  */
@@ -29,6 +30,19 @@ export interface LocalInstance {
   tags?: Record<string, string>;
   /** `arn:aws:iam::<account>:instance-profile/<name>`; default: none. */
   instanceProfileArn?: string;
+  subnetId?: string;
+  vpcId?: string;
+}
+
+/** An EC2 Instance Connect Endpoint, as DescribeInstanceConnectEndpoints reports it. */
+export interface LocalInstanceConnectEndpoint {
+  id: string;
+  vpcId: string;
+  subnetId: string;
+  dnsName: string;
+  /** Default: create-complete. */
+  state?:
+    'create-in-progress' | 'create-complete' | 'create-failed' | 'delete-in-progress' | 'delete-complete';
 }
 
 /** An ingress rule of a local security group (tcp or udp, one address range). */
@@ -84,6 +98,12 @@ const KNOWN_PARAMETERS: Readonly<Record<string, RegExp>> = {
   ),
   AuthorizeSecurityGroupIngress: parameters('GroupId', PERMISSION_PARAMETER),
   RevokeSecurityGroupIngress: parameters('GroupId', 'SecurityGroupRuleId\\.\\d+', PERMISSION_PARAMETER),
+  DescribeInstanceConnectEndpoints: parameters(
+    'InstanceConnectEndpointId\\.\\d+',
+    FILTER_PARAMETER,
+    'MaxResults',
+    'NextToken',
+  ),
   ModifySecurityGroupRules: parameters(
     'GroupId',
     'SecurityGroupRule\\.\\d+\\.(?:SecurityGroupRuleId|SecurityGroupRule\\.(?:IpProtocol|FromPort|ToPort|CidrIpv4|CidrIpv6|Description))',
@@ -135,12 +155,15 @@ export async function startEc2Standin(opts: {
   failures?: Readonly<Record<string, Ec2FailureCode>>;
   /** Local security groups for network leases; default none. */
   securityGroups?: readonly LocalSecurityGroup[];
+  /** Local EC2 Instance Connect Endpoints; default none. */
+  instanceConnectEndpoints?: readonly LocalInstanceConnectEndpoint[];
 }): Promise<Ec2Standin> {
   const credentials = opts.credentials ?? localCredentials();
   const accepted = new Map([credentials, ...(opts.callers ?? [])].map((c) => [c.accessKeyId, c]));
   const state: State = {
     instances: checkInstances(opts.instances),
     groups: checkSecurityGroups(opts.securityGroups ?? []),
+    endpoints: [...(opts.instanceConnectEndpoints ?? [])],
   };
   const server = await startStandinServer({
     port: opts.port,
@@ -194,6 +217,7 @@ interface State {
   instances: LocalInstance[];
   /** Group id → its ingress rules, in creation order. */
   groups: Map<string, StoredRule[]>;
+  endpoints: LocalInstanceConnectEndpoint[];
 }
 
 type Options = { region: string; account: string; failures?: Readonly<Record<string, Ec2FailureCode>> };
@@ -249,6 +273,8 @@ async function answer(
       return revokeIngress(params, state.groups);
     case 'ModifySecurityGroupRules':
       return modifyRules(params, state.groups);
+    case 'DescribeInstanceConnectEndpoints':
+      return describeEndpoints(params, state.endpoints, opts.account, opts.region);
     default:
       return describeInstances(params, state.instances, opts);
   }
@@ -325,6 +351,10 @@ interface FilterNames {
 const INSTANCE_FILTERS: FilterNames = {
   allowed: (name) => name.startsWith('tag:') || name === 'instance-state-name' || name === 'instance-id',
   list: 'tag:<key>, instance-state-name, instance-id',
+};
+const ENDPOINT_FILTERS: FilterNames = {
+  allowed: (name) => ['vpc-id', 'subnet-id', 'state', 'instance-connect-endpoint-id'].includes(name),
+  list: 'vpc-id, subnet-id, state, instance-connect-endpoint-id',
 };
 const RULE_FILTERS: FilterNames = {
   allowed: (name) => name === 'group-id' || name === 'security-group-rule-id',
@@ -457,6 +487,41 @@ function describeSecurityGroupRules(
       page.map(({ groupId, rule }) => ruleXml(groupId, rule, account)),
     ),
     ...next,
+  ]);
+}
+
+/** One page holds every local endpoint; EC2 answers an unknown id with an empty set, not an error. */
+function describeEndpoints(
+  params: Map<string, string>,
+  endpoints: readonly LocalInstanceConnectEndpoint[],
+  account: string,
+  region: string,
+): string {
+  const ids = numbered(params, /^InstanceConnectEndpointId\.(\d+)$/).map(([, id]) => id);
+  const filters = parseFilters(params, ENDPOINT_FILTERS);
+  const field = (e: LocalInstanceConnectEndpoint, name: string) =>
+    ({ 'vpc-id': e.vpcId, 'subnet-id': e.subnetId, state: e.state ?? 'create-complete' })[name] ?? e.id;
+  const selected = endpoints.filter(
+    (e) =>
+      (ids.length === 0 || ids.includes(e.id)) && filters.every((f) => f.values.includes(field(e, f.name))),
+  );
+  return response('DescribeInstanceConnectEndpointsResponse', [
+    itemSet(
+      'instanceConnectEndpointSet',
+      selected.map((e) => [
+        text('ownerId', account),
+        text('instanceConnectEndpointId', e.id),
+        text(
+          'instanceConnectEndpointArn',
+          `arn:aws:ec2:${region}:${account}:instance-connect-endpoint/${e.id}`,
+        ),
+        text('state', e.state ?? 'create-complete'),
+        text('dnsName', e.dnsName),
+        text('vpcId', e.vpcId),
+        text('subnetId', e.subnetId),
+        text('preserveClientIp', 'false'),
+      ]),
+    ),
   ]);
 }
 
@@ -763,6 +828,8 @@ function instanceXml(i: LocalInstance, account: string): string[] {
     text('reason', ''),
     ...optional('privateIpAddress', net.privateIp),
     ...optional('ipAddress', net.publicIp),
+    ...optional('subnetId', net.subnetId),
+    ...optional('vpcId', net.vpcId),
     ...(i.tags === undefined
       ? []
       : [

@@ -1,7 +1,7 @@
 /**
- * An independent AWS Signature Version 4 verifier (header form, AWS4-HMAC-SHA256), written from the
- * AWS SigV4 specification with node:crypto so that the client's signer (aws4) and this verifier
- * cannot share a bug. Used by the local STS stand-in (DESIGN §6).
+ * An independent AWS Signature Version 4 verifier (AWS4-HMAC-SHA256, header and presigned-URL
+ * forms), written from the AWS SigV4 specification with node:crypto so that the client's signer
+ * (aws4) and this verifier cannot share a bug. Used by the local AWS stand-ins (DESIGN §6).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -104,7 +104,16 @@ export function verifySigV4(req: RequestToVerify, opts: VerifyOptions): VerifyRe
   if (missing)
     return fail('SignatureDoesNotMatch', `signed header '${missing}' is not present in the request`);
 
-  const canonicalRequest = buildCanonicalRequest(req, headers, auth.signedHeaders);
+  const canonicalRequest = buildCanonicalRequest(req, headers, auth.signedHeaders, sha256Hex(req.body));
+  return checkSignature(canonicalRequest, requestTime, auth, credentials);
+}
+
+function checkSignature(
+  canonicalRequest: string,
+  requestTime: string,
+  auth: ParsedAuthorization,
+  credentials: SigningCredentials,
+): VerifyResult {
   const scope = [auth.scopeDate, auth.scopeRegion, auth.scopeService, auth.scopeTerminator].join('/');
   const stringToSign = [ALGORITHM, requestTime, scope, sha256Hex(canonicalRequest)].join('\n');
   const expected = hmac(signingKey(credentials.secretAccessKey, auth), stringToSign).toString('hex');
@@ -115,6 +124,98 @@ export function verifySigV4(req: RequestToVerify, opts: VerifyOptions): VerifyRe
     );
   }
   return { ok: true, accessKeyId: auth.accessKeyId };
+}
+
+/** The longest X-Amz-Expires SigV4 allows (7 days). */
+const MAX_EXPIRES_SECONDS = 604_800;
+const PRESIGN_PARAMETERS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+] as const;
+
+/**
+ * The presigned-URL form (query parameters X-Amz-*; what the AWS CLI sends for EC2 Instance Connect
+ * Endpoint's OpenTunnel): valid from X-Amz-Date (less the allowed skew) for X-Amz-Expires seconds.
+ * The payload of a GET is empty, and its hash is signed as such.
+ */
+export function verifyPresignedSigV4(
+  req: Pick<RequestToVerify, 'method' | 'target' | 'headers'>,
+  opts: VerifyOptions,
+): VerifyResult {
+  const headers = groupHeaders(req.headers);
+  const queryAt = req.target.indexOf('?');
+  const params = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(queryAt < 0 ? '' : req.target.slice(queryAt + 1)))
+    params.set(name, [...(params.get(name) ?? []), value]);
+  if (headers.has('authorization'))
+    return fail(
+      'IncompleteSignature',
+      'Only one auth mechanism allowed; give an Authorization header or X-Amz-* query parameters, not both',
+    );
+  if (!params.has('X-Amz-Signature') && !params.has('X-Amz-Credential'))
+    return fail('MissingAuthenticationToken', 'Request is missing Authentication Token');
+  const one = (name: string) => (params.get(name)?.length === 1 ? params.get(name)?.[0] : undefined);
+  const missing = PRESIGN_PARAMETERS.find((name) => one(name) === undefined);
+  if (missing !== undefined)
+    return fail('IncompleteSignature', `${missing} must appear exactly once in the query`);
+  if (one('X-Amz-Algorithm') !== ALGORITHM)
+    return fail('IncompleteSignature', `X-Amz-Algorithm must be ${ALGORITHM}`);
+  const scope = parseCredential(one('X-Amz-Credential') ?? '');
+  if (typeof scope === 'string') return fail('IncompleteSignature', scope);
+  const signedHeaders = parseSignedHeaders(one('X-Amz-SignedHeaders') ?? '');
+  if (typeof signedHeaders === 'string') return fail('IncompleteSignature', signedHeaders);
+  const signature = one('X-Amz-Signature') ?? '';
+  if (!/^[0-9a-f]{64}$/.test(signature))
+    return fail('IncompleteSignature', 'X-Amz-Signature must be 64 lower-case hex digits');
+  const auth: ParsedAuthorization = { ...scope, signedHeaders, signature };
+
+  const requestTime = one('X-Amz-Date') ?? '';
+  const dateMatch = AMZ_DATE.exec(requestTime);
+  if (!dateMatch) return fail('IncompleteSignature', 'X-Amz-Date must have the form YYYYMMDDTHHMMSSZ');
+  const expires = one('X-Amz-Expires') ?? '';
+  if (!/^[1-9][0-9]{0,5}$/.test(expires) || Number(expires) > MAX_EXPIRES_SECONDS)
+    return fail(
+      'IncompleteSignature',
+      `X-Amz-Expires must be a whole number of seconds from 1 to ${MAX_EXPIRES_SECONDS}`,
+    );
+  const scopeProblem = checkScope(auth, dateMatch[1] ?? '', opts);
+  if (scopeProblem) return fail('SignatureDoesNotMatch', scopeProblem);
+  if (!signedHeaders.includes('host'))
+    return fail('SignatureDoesNotMatch', "'host' must be a SignedHeader in X-Amz-SignedHeaders");
+
+  const credentials = opts.findCredentials(auth.accessKeyId);
+  if (!credentials)
+    return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+  const token = params.get('X-Amz-Security-Token');
+  if (
+    credentials.sessionToken === undefined
+      ? token !== undefined
+      : token?.length !== 1 || !sameSecret(token[0] ?? '', credentials.sessionToken)
+  )
+    return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+
+  const signedAt = parseAmzDate(requestTime);
+  const now = opts.now.getTime();
+  // Written as !(…) so that an impossible date (NaN) is rejected too.
+  if (!(signedAt - opts.maxSkewMs <= now))
+    return fail('RequestExpired', `Request is not yet valid: X-Amz-Date ${requestTime} is in the future`);
+  if (!(now <= signedAt + Number(expires) * 1000))
+    return fail('RequestExpired', `Request has expired: signed at ${requestTime}, valid for ${expires} s`);
+
+  const absent = signedHeaders.find((name) => !headers.has(name));
+  if (absent) return fail('SignatureDoesNotMatch', `signed header '${absent}' is not present in the request`);
+  const canonicalRequest = buildCanonicalRequest(
+    req,
+    headers,
+    signedHeaders,
+    sha256Hex(''),
+    'X-Amz-Signature',
+  );
+  return checkSignature(canonicalRequest, requestTime, auth, credentials);
 }
 
 /** Lower-cased header name → values in arrival order, without the optional whitespace HTTP allows around them. */
@@ -148,6 +249,18 @@ function parseAuthorization(value: string): ParsedAuthorization | string {
   ) {
     return 'Authorization header requires exactly Credential, SignedHeaders and Signature';
   }
+  const scope = parseCredential(credential);
+  if (typeof scope === 'string') return scope;
+  const names = parseSignedHeaders(signedHeaders);
+  if (typeof names === 'string') return names;
+  if (!/^[0-9a-f]{64}$/.test(signature)) return 'Signature must be 64 lower-case hex digits';
+  return { ...scope, signedHeaders: names, signature };
+}
+
+type CredentialScope = Omit<ParsedAuthorization, 'signedHeaders' | 'signature'>;
+
+/** `<access key>/<date>/<region>/<service>/aws4_request`. */
+function parseCredential(credential: string): CredentialScope | string {
   const scope = credential.split('/');
   const [accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator] = scope;
   if (
@@ -160,22 +273,18 @@ function parseAuthorization(value: string): ParsedAuthorization | string {
   ) {
     return 'Credential must have the form <access key>/<date>/<region>/<service>/aws4_request';
   }
+  return { accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator };
+}
+
+/** Canonical form: lower case, sorted, unique, no empty names. */
+function parseSignedHeaders(signedHeaders: string): string[] | string {
   const names = signedHeaders.split(';');
-  // Canonical form: lower case, sorted, unique, no empty names.
   const canonical = names.every(
     (n, i) => /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n) && (i === 0 || `${names[i - 1]}` < n),
   );
-  if (!canonical) return 'SignedHeaders must be lower-case header names, sorted and unique, separated by ";"';
-  if (!/^[0-9a-f]{64}$/.test(signature)) return 'Signature must be 64 lower-case hex digits';
-  return {
-    accessKeyId,
-    scopeDate,
-    scopeRegion,
-    scopeService,
-    scopeTerminator,
-    signedHeaders: names,
-    signature,
-  };
+  return canonical
+    ? names
+    : 'SignedHeaders must be lower-case header names, sorted and unique, separated by ";"';
 }
 
 function checkScope(auth: ParsedAuthorization, requestDate: string, opts: VerifyOptions): string | undefined {
@@ -211,9 +320,12 @@ function checkSessionToken(
 }
 
 function buildCanonicalRequest(
-  req: RequestToVerify,
+  req: Pick<RequestToVerify, 'method' | 'target'>,
   headers: Map<string, string[]>,
   signedHeaders: string[],
+  payloadHash: string,
+  /** Query parameters that are not signed (the presigned form's X-Amz-Signature). */
+  unsignedParameter?: string,
 ): string {
   const queryAt = req.target.indexOf('?');
   const path = queryAt < 0 ? req.target : req.target.slice(0, queryAt);
@@ -224,10 +336,10 @@ function buildCanonicalRequest(
   return [
     req.method.toUpperCase(),
     canonicalUri(path),
-    canonicalQuery(query),
+    canonicalQuery(query, unsignedParameter),
     canonicalHeaders,
     signedHeaders.join(';'),
-    sha256Hex(req.body),
+    payloadHash,
   ].join('\n');
 }
 
@@ -237,7 +349,7 @@ function canonicalUri(path: string): string {
 }
 
 /** Parameters decoded, re-encoded per RFC 3986 and sorted by name, then value. */
-function canonicalQuery(query: string): string {
+function canonicalQuery(query: string, unsignedParameter?: string): string {
   if (query === '') return '';
   const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
   return query
@@ -246,8 +358,10 @@ function canonicalQuery(query: string): string {
     .map((pair) => {
       const eq = pair.indexOf('=');
       const [name, value] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
-      return [uriEncode(decode(name)), uriEncode(decode(value))] as const;
+      return [decode(name), decode(value)] as const;
     })
+    .filter(([name]) => name !== unsignedParameter)
+    .map(([name, value]) => [uriEncode(name), uriEncode(value)] as const)
     .sort(([an, av], [bn, bv]) => (an === bn ? compare(av, bv) : compare(an, bn)))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');

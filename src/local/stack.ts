@@ -15,7 +15,13 @@ import { kmsClient } from '../aws/kms-json.js';
 import type { Signer } from '../signer/signer.js';
 import { localCredentials } from './credentials.js';
 import { startDynamoDbStandin, type DynamoDbStandin } from './dynamodb-standin.js';
-import { startEc2Standin, type Ec2Standin, type LocalInstance } from './ec2-standin.js';
+import {
+  startEc2Standin,
+  type Ec2Standin,
+  type LocalInstance,
+  type LocalInstanceConnectEndpoint,
+} from './ec2-standin.js';
+import { startEiceStandin, type EiceStandin } from './eice-standin.js';
 import { startIamStandin, type IamStandin, type LocalRole } from './iam-standin.js';
 import { startKmsStandin, type KmsStandin } from './kms-standin.js';
 import { startLambdaStandin, type LambdaStandin, type StandinHandler } from './lambda-standin.js';
@@ -66,6 +72,26 @@ export const LOCAL_INSTANCES: readonly LocalInstance[] = [
  */
 export const LOCAL_ALLOW = `arn:aws:iam::${LOCAL_ACCOUNT}:user/*=*${userInfo().username === 'root' ? ',root' : ''}`;
 
+/**
+ * The demo instance as a client outside its VPC sees it (docs/eice.md): a private IP on no network
+ * of this machine, no public IP, and an EC2 Instance Connect Endpoint in its subnet. The EICE
+ * stand-in maps that private IP to the demo sshd on loopback; no packet goes to the address.
+ */
+export const LOCAL_PRIVATE_IP = '10.213.41.7';
+export const LOCAL_EICE: LocalInstanceConnectEndpoint = {
+  id: 'eice-0123456789abcdef0',
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetId: 'subnet-0123456789abcdef0',
+  dnsName: `eice-0123456789abcdef0.lkp-local.ec2-instance-connect-endpoint.${LOCAL_REGION}.amazonaws.com`,
+};
+export const LOCAL_PRIVATE_INSTANCES: readonly LocalInstance[] = LOCAL_INSTANCES.map((i) => ({
+  instanceId: i.instanceId,
+  privateIp: LOCAL_PRIVATE_IP,
+  vpcId: LOCAL_EICE.vpcId,
+  subnetId: LOCAL_EICE.subnetId,
+  ...(i.tags ? { tags: i.tags } : {}),
+}));
+
 /** The security group the local stack's CA may open for callers (LKP_INGRESS_GROUPS). */
 export const LOCAL_SECURITY_GROUP = 'sg-0123456789abcdef0';
 
@@ -81,6 +107,8 @@ export interface LocalStack {
   lambda: LambdaStandin | undefined;
   /** Holds the lock table (LKP_LOCKS_TABLE). */
   dynamodb: DynamoDbStandin;
+  /** LOCAL_EICE's OpenTunnel, for every principal STS knows; routes are set once an sshd listens. */
+  eice: EiceStandin;
   caUrl: string;
   /** The environment the CA runs with: the same configuration drives the Lambda handler in tests. */
   caEnv: Readonly<Record<string, string>>;
@@ -179,6 +207,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         credentials,
       }),
     );
+    const eice = await started(
+      startEiceStandin({
+        region: LOCAL_REGION,
+        endpointId: LOCAL_EICE.id,
+        findCredentials: (id) => sts.principals.find((p) => p.credentials.accessKeyId === id)?.credentials,
+      }),
+    );
     const lambda = opts.policyModule
       ? await started(
           startLambdaStandin({
@@ -223,6 +258,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       iam,
       lambda,
       dynamodb,
+      eice,
       caUrl: ca.url,
       caEnv,
       caSigner: caKey.signer,

@@ -76,6 +76,7 @@ describe('prepareLogin', () => {
     };
     const ec2: InstanceLookup = {
       region: async () => 'us-east-1',
+      describeEndpoints: async () => [],
       describe: async () => {
         lookups += 1;
         return [
@@ -97,6 +98,7 @@ describe('prepareLogin', () => {
       keys: fileKeyStore(paths.keys('main')),
       now: () => NOW,
       progress: () => {},
+      lkpCommand: ['/usr/bin/node', '/opt/lkp/lkp.cjs'],
     };
     return { ctx, requests, lookups: () => lookups };
   }

@@ -187,6 +187,34 @@ describe('ssh configuration written by lkp setup', () => {
     );
   });
 
+  it('writes a tunnel as a quoted ProxyCommand with only %p for ssh to expand', () => {
+    const base = {
+      host: 'web-1',
+      user: 'ec2-user',
+      address: '10.0.1.23',
+      hostKeyAlias: 'arn',
+      identityFile: '/k',
+      certificateFile: '/c',
+      knownHostsFile: '/kh',
+      jumpboxes: [],
+      comment: '',
+    };
+    const text = targetSshConfig({
+      ...base,
+      proxyCommand: ['/usr/bin/node', '/opt/my lkp/lkp.cjs', 'tunnel', '--port', '%p'],
+    });
+    expect(text).toMatch(
+      /^ {2}ProxyCommand '\/usr\/bin\/node' '\/opt\/my lkp\/lkp\.cjs' 'tunnel' '--port' %p$/m,
+    );
+    // ssh would expand %h, %r… inside the words, and a quote would end the shell word early.
+    expect(() => targetSshConfig({ ...base, proxyCommand: ['/opt/100%h/lkp', 'tunnel'] })).toThrow(
+      /contains %/,
+    );
+    expect(() =>
+      targetSshConfig({ ...base, proxyCommand: ["/opt/x'; touch /tmp/pwned; '", 'tunnel'] }),
+    ).toThrow(/quotes/);
+  });
+
   it('install then uninstall leaves a pre-existing user config as it was and keeps keys unless purged', () => {
     const paths = lkpPaths(home);
     mkdirSync(join(home, '.ssh'));

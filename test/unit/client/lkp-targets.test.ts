@@ -21,6 +21,7 @@ function fakeEc2(instances: Array<Ec2Instance & { owner?: string }>, calls: unkn
         .filter((i) => (name ? i.Tags?.some((t) => t.Key === 'Name' && t.Value === name) : true))
         .map((instance) => ({ instance, ownerId: instance.owner ?? '444455556666' }));
     },
+    describeEndpoints: async () => [],
   };
 }
 
@@ -70,6 +71,7 @@ describe('target resolution', () => {
       arn: 'arn:aws:ec2:us-east-1:444455556666:instance/i-0aaaaaaaaaaaaaaa1',
       instanceId: 'i-0aaaaaaaaaaaaaaa1',
       address: '10.0.0.1',
+      network: { privateIp: '10.0.0.1' },
     });
   });
 
@@ -105,11 +107,12 @@ describe('target resolution', () => {
   it('uses an ARN as given, looking up only the address in its region, and tolerates a failed lookup', async () => {
     const calls: unknown[] = [];
     const target = await resolveTarget(parseTarget(ARN), fakeEc2([], calls));
-    expect(target).toEqual({ arn: ARN, instanceId: 'i-0123456789abcdef0', address: undefined });
+    expect(target).toEqual({ arn: ARN, instanceId: 'i-0123456789abcdef0', address: undefined, network: {} });
     expect(calls).toEqual([{ instanceIds: ['i-0123456789abcdef0'], region: 'eu-west-1' }]);
     const failing: InstanceLookup = {
       region: async () => 'x',
       describe: async () => Promise.reject(new Error('AccessDenied')),
+      describeEndpoints: async () => [],
     };
     await expect(resolveTarget(parseTarget(ARN), failing)).resolves.toMatchObject({ arn: ARN });
   });
