@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { formatHostAddress } from '../../src/host-address.js';
 import type { CertResponse } from '../../src/protocol.js';
 import { toCliError } from '../errors.js';
 import { checkCaPublicKeys, untrustedKeys } from './ca-keys.js';
@@ -136,7 +137,13 @@ function finish(
   cached: boolean,
 ): PreparedLogin {
   const { response } = cert;
-  const address = route.kind === 'direct' ? route.address : route.tunnel.privateIp;
+  const address =
+    route.kind === 'direct'
+      ? route.address
+      : formatHostAddress({
+          host: route.tunnel.privateIp,
+          ...(route.tunnel.port ? { port: route.tunnel.port } : {}),
+        });
   const hopPrefix = `lkp-jump-${fileKey(ctx.profileName, arn, user).slice(0, 10)}`;
   const configFile = targetFile(ctx, host, user, 'conf');
   ensurePrivateDir(ctx.paths.targets(ctx.profileName));

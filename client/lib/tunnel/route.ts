@@ -10,6 +10,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { parseHostAddress } from '../../../src/host-address.js';
 import type { CertResponse } from '../../../src/protocol.js';
 import { EICE_DNS_NAME } from '../../../src/protocol.js';
 import { CliError, EXIT } from '../../errors.js';
@@ -22,6 +23,8 @@ export interface TunnelRoute {
   dnsName: string;
   privateIp: string;
   region: string;
+  /** The policy's TargetAddress port, else ssh's own (22, -p, Port). */
+  port?: number;
 }
 
 export type Route = { kind: 'direct'; address: string } | { kind: 'eice'; tunnel: TunnelRoute };
@@ -52,10 +55,9 @@ export async function chooseRoute(input: RouteInput): Promise<Route> {
 
   const region = regionOf(input.arn);
   // EICE connects to a private IP: the policy's TargetAddress when it is one, else EC2's answer.
-  const privateIp =
-    response.TargetAddress !== undefined && isIP(response.TargetAddress)
-      ? response.TargetAddress
-      : input.network.privateIp;
+  const given = response.TargetAddress === undefined ? undefined : parseHostAddress(response.TargetAddress);
+  const fromPolicy = given !== undefined && isIP(given.host) !== 0 ? given : undefined;
+  const privateIp = fromPolicy?.host ?? input.network.privateIp;
   if (privateIp === undefined)
     throw new CliError(
       `no private IP for ${input.arn}: an EC2 Instance Connect Endpoint tunnels to one`,
@@ -74,7 +76,11 @@ export async function chooseRoute(input: RouteInput): Promise<Route> {
       `create one in that VPC (docs/eice.md), or set "reach": "direct" in the lkp profile`,
     );
   }
-  return { kind: 'eice', tunnel: { ...endpoint, privateIp, region } };
+  const port = fromPolicy?.port;
+  return {
+    kind: 'eice',
+    tunnel: { ...endpoint, privateIp, region, ...(port !== undefined ? { port } : {}) },
+  };
 }
 
 function direct(arn: string, address: string | undefined): Route {

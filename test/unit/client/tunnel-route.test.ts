@@ -79,6 +79,16 @@ describe('chooseRoute', () => {
     expect(byId.asked).toEqual([{ id: EICE, region: 'eu-west-1' }]);
   });
 
+  it('tunnels to the private IP and port of a policy TargetAddress', async () => {
+    const named = input({
+      response: { InstanceConnectEndpoint: { Id: EICE, DnsName: DNS }, TargetAddress: '10.0.9.9:2222' },
+    });
+    expect(await chooseRoute(named.route)).toMatchObject({
+      kind: 'eice',
+      tunnel: { privateIp: '10.0.9.9', port: 2222 },
+    });
+  });
+
   it('never sends the presigned URL to a name outside amazonaws.com', async () => {
     const evil = { ...SAME_SUBNET, dnsName: 'eice.attacker.example' };
     await expect(chooseRoute(input({ mode: 'eice' }, [evil]).route)).rejects.toThrow(/no usable DNS name/);
