@@ -26,6 +26,9 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['open', async () => (await import('./commands/open.js')).openCommand],
   ['close', async () => (await import('./commands/close.js')).closeCommand],
   ['vouch', async () => (await import('./commands/vouch.js')).vouchCommand],
+  ['lock', async () => (await import('./commands/lock.js')).lockCommand],
+  ['unlock', async () => (await import('./commands/lock.js')).unlockCommand],
+  ['locks', async () => (await import('./commands/lock.js')).locksCommand],
 ];
 
 /**
