@@ -129,7 +129,7 @@ describe.skipIf(!asRoot)('locks reach a real sshd through the KRL', () => {
 
   it('the CA refuses a new certificate, and lkp says why', async () => {
     await expect(requestUserCertificate(stack, info, userKey, loginUser)).rejects.toThrow(/is locked/);
-    const ssh = await lkp(
+    const cert = await lkp(
       'user',
       'cert',
       '--instance',
