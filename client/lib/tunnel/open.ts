@@ -10,7 +10,7 @@ import { CliError, EXIT } from '../../errors.js';
 import { resolveCredentials } from '../credentials.js';
 import { ec2Lookup, parseTarget, resolveTarget } from '../targets.js';
 import { runTunnel } from './connect.js';
-import { presignOpenTunnel } from './presign.js';
+import { MAX_TUNNEL_SECONDS, presignOpenTunnel } from './presign.js';
 import { chooseRoute, type TunnelRoute } from './route.js';
 
 export interface OpenTunnelOptions {
@@ -36,7 +36,8 @@ export async function openTunnelFor(target: string, opts: OpenTunnelOptions): Pr
       privateIp: route.privateIp,
       port: opts.port,
       region: route.region,
-      ...(opts.maxTunnelDuration !== undefined ? { maxTunnelDuration: opts.maxTunnelDuration } : {}),
+      // Always sent, so that an IAM condition on ec2-instance-connect:maxTunnelDuration has a value.
+      maxTunnelDuration: opts.maxTunnelDuration ?? MAX_TUNNEL_SECONDS,
     },
     await getCredentials(),
   );
