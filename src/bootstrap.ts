@@ -37,7 +37,7 @@ export async function bootstrapCa(
   const signer = await loadSigner(config.caKey);
   const identity = {
     stsEndpoint: config.stsEndpoint,
-    region: config.region,
+    region: config.stsRegion,
     serverId: config.serverId,
     clockSkewSeconds: config.clockSkewSeconds,
     allowedAccounts: config.allowedAccounts,

@@ -305,7 +305,7 @@ function info(deps: CaDeps): InfoResponse {
     CaPublicKeys: [deps.signer.publicKey],
     ServerId: deps.config.serverId,
     StsEndpoint: deps.config.stsEndpoint,
-    StsRegion: deps.config.region,
+    StsRegion: deps.config.stsRegion,
   };
 }
 

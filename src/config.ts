@@ -4,6 +4,19 @@
  */
 import { type AllowRule, parseAllowRules } from './authorize/allow.js';
 import { parseAccountsConfig, type AccountsConfig } from './accounts/config.js';
+import {
+  EC2_RULE,
+  EndpointConfigError,
+  IAM_RULE,
+  KMS_RULE,
+  LAMBDA_RULE,
+  resolveEndpoint,
+  STS_RULE,
+  stsSigningRegionOfHost,
+  supportedPartition,
+  type ServiceEndpointRule,
+  type SupportedPartition,
+} from './aws/endpoints.js';
 
 export type CaKeySpec = { kind: 'file'; path: string } | { kind: 'kms'; keyId: string };
 
@@ -14,9 +27,11 @@ export interface CaConfig {
   authorizationLambda: string | undefined;
   allowedAccounts: readonly string[];
   region: string;
-  partition: 'aws' | 'aws-cn' | 'aws-us-gov';
+  partition: SupportedPartition;
   /** Origin of the only STS endpoint the CA forwards proofs to, without a trailing slash. */
   stsEndpoint: string;
+  /** The region proofs must be signed for: the one STS needs at stsEndpoint (us-east-1 at sts.amazonaws.com). */
+  stsRegion: string;
   userCertTtlSeconds: number;
   hostCertTtlSeconds: number;
   clockSkewSeconds: number;
@@ -60,11 +75,11 @@ export interface ConfigContext {
   ownAccount?: string;
 }
 
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;
 const SERVER_ID = /^[A-Za-z0-9._:/-]{1,128}$/;
 const LAMBDA_NAME =
   /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+const ARN_PARTITION_REGION = /^arn:([a-z-]+):[a-z]+:([a-z0-9-]+):/;
 const KMS_KEY = /^[A-Za-z0-9:/_.-]{1,2048}$/;
 const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
@@ -142,11 +157,11 @@ export function loadConfig(
     );
 
   const region = get('AWS_REGION') ?? '';
-  if (!region) problems.push('AWS_REGION is required (the region of the STS endpoint callers sign for)');
-  else if (!REGION.test(region)) problems.push(`AWS_REGION "${region}" is not a region name like us-east-1`);
-  const partition = partitionOf(region);
-
-  const stsEndpoint = parseStsEndpoint(get('AWS_ENDPOINT_URL_STS'), region, partition, problems);
+  const partition = parseRegion(region, problems);
+  const sts = parseStsEndpoint(get('AWS_ENDPOINT_URL_STS'), partition && region, env, problems);
+  const kmsKey = caKey.kind === 'kms' ? caKey.keyId : undefined;
+  if (partition !== undefined)
+    checkAwsEndpoints(env, region, partition, [authorizationLambda, kmsKey], problems);
 
   const config: CaConfig = {
     caKey,
@@ -154,8 +169,9 @@ export function loadConfig(
     authorizationLambda,
     allowedAccounts,
     region,
-    partition,
-    stsEndpoint,
+    partition: partition ?? 'aws',
+    stsEndpoint: sts.endpoint,
+    stsRegion: sts.region,
     userCertTtlSeconds: integer('LKP_USER_CERT_TTL'),
     hostCertTtlSeconds: integer('LKP_HOST_CERT_TTL'),
     clockSkewSeconds: integer('LKP_CLOCK_SKEW'),
@@ -273,10 +289,64 @@ function parseAccounts(
   return accounts;
 }
 
-export function partitionOf(region: string): CaConfig['partition'] {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
+/** AWS_REGION: a region of a partition lkp supports, per the SDK's partitions data. */
+function parseRegion(region: string, problems: string[]): SupportedPartition | undefined {
+  if (!region) {
+    problems.push('AWS_REGION is required (the region of the STS endpoint callers sign for)');
+    return undefined;
+  }
+  try {
+    if (region.endsWith('-global'))
+      throw new EndpointConfigError(`"${region}" is not a region name like us-east-1`);
+    return supportedPartition(region).id;
+  } catch (e) {
+    if (!(e instanceof EndpointConfigError)) throw e;
+    problems.push(`AWS_REGION: ${e.message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Every AWS call the CA may make must have an endpoint, resolved now rather than at the first
+ * request: FIPS / dual-stack settings the SDK would refuse, a policy function or KMS key ARN in a
+ * partition lkp does not support or not the CA's.
+ */
+function checkAwsEndpoints(
+  env: NodeJS.ProcessEnv,
+  region: string,
+  caPartition: SupportedPartition,
+  arns: readonly (string | undefined)[],
+  problems: string[],
+): void {
+  const calls: [ServiceEndpointRule, string][] = [
+    [KMS_RULE, region],
+    [LAMBDA_RULE, region],
+    [EC2_RULE, region],
+    [IAM_RULE, region],
+  ];
+  for (const arn of arns) {
+    const [, arnPartition, arnRegion] = ARN_PARTITION_REGION.exec(arn ?? '') ?? [];
+    if (arn === undefined || arnPartition === undefined || arnRegion === undefined) continue;
+    try {
+      const partition = supportedPartition(arnRegion).id;
+      if (partition !== arnPartition || partition !== caPartition)
+        problems.push(
+          `${arn}: its region ${arnRegion} is in partition ${partition}, the ARN names ${arnPartition} and the CA runs in ${caPartition}; a call cannot cross partitions`,
+        );
+      calls.push([arn.includes(':lambda:') ? LAMBDA_RULE : KMS_RULE, arnRegion]);
+    } catch (e) {
+      if (!(e instanceof EndpointConfigError)) throw e;
+      problems.push(`${arn}: ${e.message}`);
+    }
+  }
+  for (const [rule, callRegion] of calls) {
+    try {
+      resolveEndpoint(rule, callRegion, env);
+    } catch (e) {
+      if (!(e instanceof EndpointConfigError)) throw e;
+      if (!problems.includes(e.message)) problems.push(e.message);
+    }
+  }
 }
 
 /**
@@ -285,22 +355,44 @@ export function partitionOf(region: string): CaConfig['partition'] {
  */
 function parseStsEndpoint(
   raw: string | undefined,
-  region: string,
-  partition: CaConfig['partition'],
+  /** Undefined when AWS_REGION is missing or refused (already a problem). */
+  region: string | undefined,
+  env: NodeJS.ProcessEnv,
   problems: string[],
-): string {
-  if (raw === undefined) return `https://sts.${region}.amazonaws.com${partition === 'aws-cn' ? '.cn' : ''}`;
+): { endpoint: string; region: string } {
+  const variant = { fips: env['AWS_USE_FIPS_ENDPOINT'], dualStack: env['AWS_USE_DUALSTACK_ENDPOINT'] };
+  if (raw === undefined) {
+    if (region === undefined) return { endpoint: '', region: '' };
+    try {
+      // Only AWS_ENDPOINT_URL_STS names the STS endpoint (DESIGN §7), not the catch-all AWS_ENDPOINT_URL.
+      const resolved = resolveEndpoint(STS_RULE, region, {
+        ...env,
+        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true',
+      });
+      return { endpoint: resolved.url, region: resolved.signingRegion };
+    } catch (e) {
+      if (!(e instanceof EndpointConfigError)) throw e;
+      problems.push(e.message);
+      return { endpoint: '', region };
+    }
+  }
+  if (variant.fips === 'true' || variant.dualStack === 'true')
+    problems.push(
+      `AWS_ENDPOINT_URL_STS cannot be combined with ${variant.fips === 'true' ? 'AWS_USE_FIPS_ENDPOINT' : 'AWS_USE_DUALSTACK_ENDPOINT'}=true (the SDK refuses both): name the FIPS or dual-stack STS host in AWS_ENDPOINT_URL_STS, or unset it`,
+    );
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     problems.push(`AWS_ENDPOINT_URL_STS is not a URL (got "${raw}")`);
-    return '';
+    return { endpoint: '', region: region ?? '' };
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
     problems.push('AWS_ENDPOINT_URL_STS must use https (plain http only for a loopback stand-in)');
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== ''))
     problems.push('AWS_ENDPOINT_URL_STS must be a bare origin like https://sts.us-east-1.amazonaws.com');
-  return url.origin;
+  // One of STS's own hosts is signed for the region it serves (the global sts.amazonaws.com: us-east-1);
+  // any other (a stand-in, a VPC endpoint) for AWS_REGION.
+  return { endpoint: url.origin, region: stsSigningRegionOfHost(url.host) ?? region ?? '' };
 }

@@ -17,19 +17,22 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 /** How much of a function's own error message is worth showing the caller. */
 const MAX_SHOWN_ERROR_LENGTH = 200;
 
+/** The region in a function ARN; a bare name (or partial ARN) lives in the CA's region. */
+const FUNCTION_ARN_REGION = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:/;
+
 /**
- * `client` defaults to one built from the environment (AWS_REGION, credentials, and the
- * AWS_ENDPOINT_URL_LAMBDA override of the local stack). An injected client should also be built
- * with maxAttempts 1: the timeout bounds the whole call either way, but a retry only eats into it.
+ * `client` defaults to one built from the environment (credentials and the AWS_ENDPOINT_URL_LAMBDA
+ * override of the local stack) for the function's region: its ARN's, else AWS_REGION. It retries
+ * as the SDK does (throttling, 5xx, a dropped connection), all within the policy timeout.
  */
 export function lambdaPolicy(functionName: string, timeoutMs: number, client?: LambdaInvoker): Policy {
   // Made on first use, so a CA without AWS_REGION fails at the call, as a PolicyError.
   let lambda = client;
   const invoker = () =>
     (lambda ??= lambdaInvoker({
-      region: process.env['AWS_REGION'] ?? '',
-      maxAttempts: 1,
+      region: FUNCTION_ARN_REGION.exec(functionName)?.[1] ?? process.env['AWS_REGION'] ?? '',
       requestTimeoutMs: timeoutMs,
+      totalTimeoutMs: timeoutMs,
       // Far past the answer's cap a payload is refused unread; between the two, a failed
       // function's error (stack trace and all) still gets its own message.
       maxResponseBytes: 4 * MAX_ANSWER_BYTES,

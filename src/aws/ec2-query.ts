@@ -2,7 +2,7 @@
  * The CA's EC2 Query API client (version 2016-11-15): its five EC2 calls without the 550 KB SDK
  * client (docs/performance.md). Signing, bounds and XML reading: src/aws/query-client.ts.
  */
-import { checkRegion, regionalEndpoint } from './http-client.js';
+import { clientEndpoint, EC2_RULE } from './endpoints.js';
 import {
   encodeQuery as encodeVersionedQuery,
   queryClient,
@@ -19,7 +19,7 @@ export type Ec2QueryClient = QueryClient;
 
 export interface Ec2ClientOptions extends QueryClientLimits {
   region: string;
-  /** Default: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL, then the regional endpoint (as the SDK does). */
+  /** Default: as the SDK resolves it (src/aws/endpoints.ts: AWS_ENDPOINT_URL_EC2, FIPS, dual-stack). */
   endpoint?: string;
 }
 
@@ -31,24 +31,23 @@ export class Ec2Error extends QueryError {
 const API_VERSION = '2016-11-15';
 
 export function ec2QueryClient(opts: Ec2ClientOptions): Ec2QueryClient {
-  checkRegion(opts.region);
+  const { url, signingRegion } = clientEndpoint(EC2_RULE, opts.region, opts.endpoint, process.env);
   return queryClient(
     {
       label: 'EC2',
       signingName: 'ec2',
-      signingRegion: opts.region,
+      signingRegion,
       version: API_VERSION,
-      endpoint: opts.endpoint ?? ec2Endpoint(opts.region, process.env),
+      endpoint: url,
       error: (code, status, message) => new Ec2Error(code, status, message),
     },
     opts,
   );
 }
 
-/** The endpoint the SDK would use: the configured override, else the region's (aws-cn: .com.cn). */
-export function ec2Endpoint(region: string, env: NodeJS.ProcessEnv): string {
-  return regionalEndpoint('EC2', 'ec2', region, env);
-}
+/** The URL the SDK would call for EC2 in `region`, given the environment `env` (src/aws/endpoints.ts). */
+export const ec2Endpoint = (region: string, env: NodeJS.ProcessEnv): string =>
+  clientEndpoint(EC2_RULE, region, undefined, env).url;
 
 /** The form body of an EC2 action: Action, Version, then the parameters flattened the Query API's way. */
 export const encodeQuery = (action: string, params: QueryParams): string =>

@@ -1,8 +1,8 @@
 /**
  * What every small AWS client of the CA shares, whatever the protocol (Query, JSON 1.1, REST-JSON):
  * SigV4 signing (aws4) with one cached Node credential chain, kept-alive connections, connect and
- * request deadlines, a capped answer body and at most `maxAttempts` tries (throttling, 5xx and stale
- * kept-alive connections only). The SDK clients cost the CA tens of MB (docs/performance.md).
+ * request deadlines, a capped answer body and the SDK's standard retries (src/aws/retry.ts) inside
+ * one deadline for the whole call. The SDK clients cost the CA tens of MB (docs/performance.md).
  * Protocol modules (query-client.ts, json-client.ts, lambda-invoke.ts) build the request and read
  * the answer.
  */
@@ -11,6 +11,13 @@ import * as https from 'node:https';
 import aws4 from 'aws4';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { internal } from '../errors.js';
+import {
+  AwsTimeoutError,
+  MAX_ATTEMPTS,
+  retryKindOfAnswer,
+  retryKindOfFailure,
+  withRetries,
+} from './retry.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -22,10 +29,12 @@ export interface AwsCredentials {
 export interface AwsClientLimits {
   /** Default: the Node credential chain (environment, profile, web identity, container, instance). */
   credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
-  /** Default 2; only throttling, 5xx answers and stale connections are tried again. */
+  /** Default 3, as the SDK; only what the SDK retries is tried again (src/aws/retry.ts). */
   maxAttempts?: number;
   /** One deadline per attempt for connect, send and the whole answer. Default 3000. */
   requestTimeoutMs?: number;
+  /** The whole call: every attempt and every wait between them. Default 2 × requestTimeoutMs. */
+  totalTimeoutMs?: number;
   /** Default 1000. */
   connectTimeoutMs?: number;
   /** Default: the service module's. */
@@ -89,22 +98,8 @@ export class UnexpectedAnswer extends Error {
 /** The answer went past the client's byte cap; it was cut off unread. */
 export class AnswerTooLarge extends Error {}
 
-class StaleConnection extends Error {}
-
 /** An AWS error code as it may be shown: letters, digits and dots. */
 export const ERROR_CODE = /^[A-Za-z][A-Za-z0-9.]{0,63}$/;
-/** Throttling codes of the services the CA calls; the SDK's standard retry strategy retries them. */
-const THROTTLING = new Set([
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'LimitExceededException',
-]);
-const RETRY_BASE_MS = 100;
-
 // One chain for the process: it caches its credentials and refreshes them before they expire.
 let nodeCredentials: (() => Promise<AwsCredentials>) | undefined;
 const defaultCredentials = () => (nodeCredentials ??= fromNodeProviderChain())();
@@ -122,17 +117,22 @@ export function awsHttpClient(service: AwsService, opts: AwsClientLimits): AwsHt
         ? credentials
         : () => Promise.resolve(credentials);
   const agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true });
-  const limits: PostLimits = {
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 3000;
+  const limits: Omit<PostLimits, 'timeoutMs'> = {
     label: service.label,
-    requestTimeoutMs: opts.requestTimeoutMs ?? 3000,
     connectTimeoutMs: opts.connectTimeoutMs ?? 1000,
     maxResponseBytes: opts.maxResponseBytes ?? service.maxResponseBytes,
   };
-  const maxAttempts = opts.maxAttempts ?? 2;
+  const maxAttempts = opts.maxAttempts ?? MAX_ATTEMPTS;
+  const totalTimeoutMs = opts.totalTimeoutMs ?? 2 * requestTimeoutMs;
   // The endpoint's own path (if any) prefixes the operation's.
   const basePath = url.pathname.replace(/\/$/, '');
 
-  const attempt = async (request: AwsRequest, signal: AbortSignal | undefined): Promise<AwsAnswer> => {
+  const attempt = async (
+    request: AwsRequest,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<AwsAnswer> => {
     const path = `${basePath}${request.path}`;
     const signed = aws4.sign(
       {
@@ -147,53 +147,26 @@ export function awsHttpClient(service: AwsService, opts: AwsClientLimits): AwsHt
       await getCredentials(),
     );
     signal?.throwIfAborted();
-    return post(secure, agent, url, path, signed.headers ?? {}, request.body, limits, signal);
+    return post(
+      secure,
+      agent,
+      url,
+      path,
+      signed.headers ?? {},
+      request.body,
+      { ...limits, timeoutMs },
+      signal,
+    );
   };
 
   return {
-    async send(request, read, signal) {
-      for (let n = 1; ; n++) {
-        try {
-          return read(await attempt(request, signal));
-        } catch (e) {
-          if (n >= maxAttempts || !retryable(e) || signal?.aborted) throw e;
-          await sleep(RETRY_BASE_MS * (1 + Math.random()) * 2 ** (n - 1));
-        }
-      }
-    },
+    send: (request, read, signal) =>
+      withRetries(
+        async (remainingMs) => read(await attempt(request, signal, Math.min(requestTimeoutMs, remainingMs))),
+        { maxAttempts, deadline: Date.now() + totalTimeoutMs, classify: retryKind, signal },
+      ),
     destroy: () => agent.destroy(),
   };
-}
-
-/**
- * The endpoint the SDK would use: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL (unless
- * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then the service's own.
- */
-export function configuredEndpoint(serviceEnvName: string, env: NodeJS.ProcessEnv, fallback: string): string {
-  if (env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'] !== 'true') {
-    const configured = env[`AWS_ENDPOINT_URL_${serviceEnvName}`] || env['AWS_ENDPOINT_URL'];
-    if (configured) return configured;
-  }
-  return fallback;
-}
-
-/** `https://<service>.<region>.amazonaws.com`, with aws-cn's `.cn`, unless an endpoint variable overrides it. */
-export function regionalEndpoint(
-  serviceEnvName: string,
-  host: string,
-  region: string,
-  env: NodeJS.ProcessEnv,
-): string {
-  const suffix = region.startsWith('cn-') ? '.cn' : '';
-  return configuredEndpoint(serviceEnvName, env, `https://${host}.${region}.amazonaws.com${suffix}`);
-}
-
-const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
-
-/** The region becomes part of a host name: only region-shaped names pass. */
-export function checkRegion(region: string): string {
-  if (!REGION.test(region)) throw internal(`"${region}" is not an AWS region name like us-east-1`);
-  return region;
 }
 
 /** Strict UTF-8: an answer that is not is refused, never patched with replacement characters. */
@@ -205,17 +178,17 @@ export function decodeUtf8(label: string, body: Buffer): string {
   }
 }
 
-/** Throttling, server-side failures and stale kept-alive connections pass; anything else would fail the same way again. */
-function retryable(e: unknown): boolean {
-  if (e instanceof AwsServiceError) return THROTTLING.has(e.code) || e.status === 429 || e.status >= 500;
-  return (e instanceof UnexpectedAnswer && e.status >= 500) || e instanceof StaleConnection;
+/** As the SDK classifies it: the service's code and status, or why no answer came. */
+function retryKind(e: unknown) {
+  if (e instanceof AwsServiceError) return retryKindOfAnswer(e.code, e.status);
+  if (e instanceof UnexpectedAnswer) return retryKindOfAnswer(undefined, e.status);
+  return retryKindOfFailure(e);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface PostLimits {
   label: string;
-  requestTimeoutMs: number;
+  /** This attempt's deadline. */
+  timeoutMs: number;
   connectTimeoutMs: number;
   maxResponseBytes: number;
 }
@@ -255,23 +228,21 @@ function post(
       reject(e);
     };
     const deadline = setTimeout(
-      () => fail(new Error(`${label} did not answer within ${limits.requestTimeoutMs} ms`)),
-      limits.requestTimeoutMs,
+      () => fail(new AwsTimeoutError(`${label} did not answer within ${limits.timeoutMs} ms`)),
+      limits.timeoutMs,
     );
     signal?.addEventListener('abort', onAbort, { once: true });
     request.on('socket', (socket) => {
       if (!socket.connecting) return; // a kept-alive connection
       connectTimer = setTimeout(
-        () => fail(new Error(`could not connect to ${label} within ${limits.connectTimeoutMs} ms`)),
+        () => fail(new AwsTimeoutError(`could not connect to ${label} within ${limits.connectTimeoutMs} ms`)),
         limits.connectTimeoutMs,
       );
       socket.once('connect', () => clearTimeout(connectTimer));
     });
-    request.on('error', (e: NodeJS.ErrnoException) =>
-      // A kept-alive connection the server closed while idle (e.g. while a Lambda was frozen):
-      // the request never reached the service, so it is safe to send again (Node's documented pattern).
-      fail(request.reusedSocket && e.code === 'ECONNRESET' ? new StaleConnection(e.message) : e),
-    );
+    // Refused, reset (also a kept-alive connection the server closed while a Lambda was frozen), DNS:
+    // the caller's retry strategy decides by the error's code.
+    request.on('error', fail);
     request.on('response', (res) => {
       const tooLarge = () =>
         new AnswerTooLarge(`${label} answer is larger than ${limits.maxResponseBytes} bytes`);

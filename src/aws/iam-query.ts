@@ -1,24 +1,20 @@
 /**
  * The CA's IAM Query API client (version 2010-05-08): GetInstanceProfile for the host-role check
- * (DESIGN §3.4) and GetGroup for the unix accounts of an Accounts request, without the SDK's IAM client. IAM is global: one endpoint per partition, signed
- * for that partition's home region. Signing, bounds and XML reading: src/aws/query-client.ts.
+ * (DESIGN §3.4) and GetGroup for the unix accounts of an Accounts request, without the SDK's IAM
+ * client. IAM is global: one endpoint per partition, signed for that partition's IAM region
+ * (src/aws/endpoints.ts). Signing, bounds and XML reading: src/aws/query-client.ts.
  */
 import { internal } from '../errors.js';
 import { childElement, childText } from '../xml.js';
-import {
-  configuredEndpoint,
-  queryClient,
-  QueryError,
-  type QueryClient,
-  type QueryClientLimits,
-} from './query-client.js';
+import { clientEndpoint, homeRegionOf, IAM_RULE } from './endpoints.js';
+import { queryClient, QueryError, type QueryClient, type QueryClientLimits } from './query-client.js';
 
 export type IamQueryClient = QueryClient;
 
 export interface IamClientOptions extends QueryClientLimits {
   /** aws (default), aws-cn or aws-us-gov. */
   partition?: string;
-  /** Default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL, then the partition's IAM endpoint. */
+  /** Default: as the SDK resolves it (AWS_ENDPOINT_URL_IAM, FIPS, dual-stack). */
   endpoint?: string;
 }
 
@@ -28,37 +24,31 @@ export class IamError extends QueryError {
 }
 
 const API_VERSION = '2010-05-08';
-/** IAM's global endpoint and signing region per partition. */
-const PARTITIONS: Readonly<Record<string, { host: string; signingRegion: string }>> = {
-  aws: { host: 'iam.amazonaws.com', signingRegion: 'us-east-1' },
-  'aws-cn': { host: 'iam.cn-north-1.amazonaws.com.cn', signingRegion: 'cn-north-1' },
-  'aws-us-gov': { host: 'iam.us-gov.amazonaws.com', signingRegion: 'us-gov-west-1' },
-};
 
 export function iamQueryClient(opts: IamClientOptions = {}): IamQueryClient {
-  const partition = opts.partition ?? 'aws';
+  const { url, signingRegion } = iamEndpoint(opts.partition ?? 'aws', opts.endpoint, process.env);
   return queryClient(
     {
       label: 'IAM',
       signingName: 'iam',
-      signingRegion: homeOf(partition).signingRegion,
+      signingRegion,
       version: API_VERSION,
-      endpoint: opts.endpoint ?? iamEndpoint(partition, process.env),
+      endpoint: url,
       error: (code, status, message) => new IamError(code, status, message),
     },
     opts,
   );
 }
 
-/** The endpoint the SDK would use: the configured override, else the partition's global one. */
-export function iamEndpoint(partition: string, env: NodeJS.ProcessEnv): string {
-  return configuredEndpoint('IAM', env, `https://${homeOf(partition).host}`);
-}
-
-function homeOf(partition: string): { host: string; signingRegion: string } {
-  const home = PARTITIONS[partition];
-  if (home === undefined) throw internal(`the CA does not know IAM's endpoint in partition "${partition}"`);
-  return home;
+/** IAM's endpoint in `partition`: the same from every region of it, so its home region stands for all. */
+export function iamEndpoint(
+  partition: string,
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { url: string; signingRegion: string } {
+  const region = homeRegionOf(partition);
+  if (region === undefined) throw internal(`cannot call IAM: "${partition}" is not an AWS partition`);
+  return clientEndpoint(IAM_RULE, region, explicit, env);
 }
 
 /** The most IAM returns per page: a group of up to 1,000 members costs one call. */

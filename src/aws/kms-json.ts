@@ -2,14 +2,15 @@
  * The CA's KMS client (JSON 1.1, `TrentService`) without the SDK's KMS client (docs/performance.md).
  * Signing, bounds and JSON reading: src/aws/json-client.ts.
  */
-import { AwsServiceError, checkRegion, regionalEndpoint, type AwsClientLimits } from './http-client.js';
+import { clientEndpoint, KMS_RULE } from './endpoints.js';
+import { AwsServiceError, type AwsClientLimits } from './http-client.js';
 import { jsonClient, type JsonClient } from './json-client.js';
 
 export type KmsClient = JsonClient;
 
 export interface KmsClientOptions extends AwsClientLimits {
   region: string;
-  /** Default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, then the regional endpoint (as the SDK does). */
+  /** Default: as the SDK resolves it (src/aws/endpoints.ts: AWS_ENDPOINT_URL_KMS, FIPS, dual-stack). */
   endpoint?: string;
 }
 
@@ -19,14 +20,14 @@ export class KmsError extends AwsServiceError {
 }
 
 export function kmsClient(opts: KmsClientOptions): KmsClient {
-  checkRegion(opts.region);
+  const { url, signingRegion } = clientEndpoint(KMS_RULE, opts.region, opts.endpoint, process.env);
   return jsonClient(
     {
       label: 'KMS',
       signingName: 'kms',
-      signingRegion: opts.region,
+      signingRegion,
       targetPrefix: 'TrentService',
-      endpoint: opts.endpoint ?? regionalEndpoint('KMS', 'kms', opts.region, process.env),
+      endpoint: url,
       error: (code, status, message) => new KmsError(code, status, message),
     },
     opts,

@@ -3,18 +3,13 @@
  * Lambda client (docs/performance.md): the one Lambda call the CA makes. Signing and bounds:
  * src/aws/http-client.ts; error answers: src/aws/json-client.ts.
  */
-import {
-  AwsServiceError,
-  awsHttpClient,
-  checkRegion,
-  regionalEndpoint,
-  type AwsClientLimits,
-} from './http-client.js';
+import { clientEndpoint, LAMBDA_RULE } from './endpoints.js';
+import { AwsServiceError, awsHttpClient, type AwsClientLimits } from './http-client.js';
 import { jsonServiceError } from './json-client.js';
 
 export interface LambdaInvokeOptions extends AwsClientLimits {
   region: string;
-  /** Default: AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, then the regional endpoint (as the SDK does). */
+  /** Default: as the SDK resolves it (src/aws/endpoints.ts: AWS_ENDPOINT_URL_LAMBDA, FIPS, dual-stack). */
   endpoint?: string;
 }
 
@@ -45,13 +40,13 @@ const service = {
 };
 
 export function lambdaInvoker(opts: LambdaInvokeOptions): LambdaInvoker {
-  checkRegion(opts.region);
+  const { url, signingRegion } = clientEndpoint(LAMBDA_RULE, opts.region, opts.endpoint, process.env);
   const http = awsHttpClient(
     {
       label: service.label,
       signingName: 'lambda',
-      signingRegion: opts.region,
-      endpoint: opts.endpoint ?? regionalEndpoint('LAMBDA', 'lambda', opts.region, process.env),
+      signingRegion,
+      endpoint: url,
       maxResponseBytes: MAX_RESPONSE_BYTES,
     },
     opts,

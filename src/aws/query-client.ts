@@ -16,7 +16,7 @@ import {
   type AwsClientLimits,
 } from './http-client.js';
 
-export { configuredEndpoint, type AwsCredentials } from './http-client.js';
+export type { AwsCredentials } from './http-client.js';
 
 /** A value of a Query API parameter: lists become `Name.1`, `Name.2`; structures `Name.Member`. */
 export type QueryValue = string | number | boolean | undefined | readonly QueryValue[] | QueryParams;

@@ -1,11 +1,19 @@
 /**
  * Sends a checked proof to the configured STS endpoint and reads the answer strictly (DESIGN §3.1).
- * STS unreachable, timing out or answering 5xx is Internal (our problem, try again); any other
+ * What the SDK retries (throttling, 5xx, connection failures, timeouts: src/aws/retry.ts) is tried
+ * again within the one deadline; still failing, it is Internal (our problem, try again); any other
  * odd answer is Unauthenticated. No redirects are followed, the body is capped, XML is read by the
  * strict reader of src/xml.ts (no DTDs, entities beyond the predefined five, or processing instructions).
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import {
+  AwsTimeoutError,
+  MAX_ATTEMPTS,
+  retryKindOfAnswer,
+  retryKindOfFailure,
+  withRetries,
+} from '../aws/retry.js';
 import { LkpError, internal, unauthenticated } from '../errors.js';
 import { parseStrictXml, XmlRefused, type XmlElement } from '../xml.js';
 import { arnAccount } from './arn.js';
@@ -37,6 +45,10 @@ const STS_ERROR_HINTS: ReadonlyMap<string, string> = new Map([
   ['InvalidClientTokenId', 'the access key is unknown to AWS; check your AWS credentials'],
 ]);
 
+/**
+ * `timeoutMs` bounds the whole check: every attempt and every wait between them. The proof is
+ * signed once and may be sent again: GetCallerIdentity changes nothing.
+ */
 export async function callSts(
   req: StsProof,
   timeoutMs: number,
@@ -48,21 +60,62 @@ export async function callSts(
   return parseStsResponse(answer.contentType, answer.body);
 }
 
+/** An answer the SDK would retry; the last one is judged like any other. */
+class RetryableAnswer extends Error {
+  constructor(readonly answer: StsAnswer) {
+    super(`STS answered HTTP ${answer.status}`);
+  }
+}
+
 /** §3.1: a transport failure that is not ours to judge (refused, reset, DNS) means STS is unavailable. */
 async function sendToSts(req: StsProof, timeoutMs: number, transport: StsTransport): Promise<StsAnswer> {
   try {
-    return await transport(req, { timeoutMs, maxResponseBytes: MAX_STS_RESPONSE_BYTES });
+    return await withRetries(
+      async (remainingMs) => {
+        const answer = await transport(req, {
+          timeoutMs: remainingMs,
+          maxResponseBytes: MAX_STS_RESPONSE_BYTES,
+        });
+        if (retryKindOfAnswer(stsErrorCode(answer.body), answer.status) !== undefined)
+          throw new RetryableAnswer(answer);
+        return answer;
+      },
+      {
+        maxAttempts: MAX_ATTEMPTS,
+        deadline: Date.now() + timeoutMs,
+        classify: (e) =>
+          e instanceof RetryableAnswer
+            ? retryKindOfAnswer(stsErrorCode(e.answer.body), e.answer.status)
+            : retryKindOfFailure(e), // a network error code or a timeout, also as an LkpError's cause
+      },
+    );
   } catch (e) {
+    if (e instanceof RetryableAnswer) return e.answer;
+    // The last attempt had only what was left of the deadline; the caller waited all of it.
+    if (e instanceof LkpError && e.cause instanceof AwsTimeoutError)
+      throw internal(`STS did not answer within ${timeoutMs} ms; try again`, e.cause);
     if (e instanceof LkpError) throw e;
     throw internal(`STS unavailable: could not reach ${new URL(req.url).origin}; try again`, e);
   }
 }
 
-/** §3.1: only 200 proves an identity; 5xx is an outage, anything else (4xx, 3xx redirects) a refusal. */
+/** The error code of an STS error answer (XML or JSON), when it has a well-formed one. */
+function stsErrorCode(body: string): string | undefined {
+  return /(?:<Code>|"Code"\s*:\s*")([A-Za-z0-9.]{1,64})(?:<\/Code>|")/.exec(body)?.[1];
+}
+
+/**
+ * §3.1: only 200 proves an identity; 5xx is an outage and throttling (after the retries) a
+ * busy STS, both Internal; anything else (4xx, 3xx redirects) a refusal.
+ */
 function checkStsStatus({ status, body }: StsAnswer): void {
   if (status === 200) return;
   if (status >= 500 && status <= 599) throw internal(`STS unavailable (HTTP ${status}); try again shortly`);
-  const code = /(?:<Code>|"Code"\s*:\s*")([A-Za-z0-9.]{1,64})(?:<\/Code>|")/.exec(body)?.[1];
+  const code = stsErrorCode(body);
+  if (retryKindOfAnswer(code, status) === 'throttling')
+    throw internal(
+      `STS is throttling the CA's identity checks (HTTP ${status}${code ? ` ${code}` : ''}); try again shortly`,
+    );
   const hint = STS_ERROR_HINTS.get(code ?? '') ?? 'check your AWS credentials';
   throw unauthenticated(`AWS rejected the identity proof (HTTP ${status}${code ? ` ${code}` : ''}); ${hint}`);
 }
@@ -253,10 +306,10 @@ export const httpStsTransport: StsTransport = (req, { timeoutMs, maxResponseByte
       request.destroy();
       reject(e);
     };
-    const deadline = setTimeout(
-      () => fail(internal(`STS did not answer within ${timeoutMs} ms; try again`)),
-      timeoutMs,
-    );
+    const deadline = setTimeout(() => {
+      const message = `STS did not answer within ${timeoutMs} ms; try again`;
+      fail(internal(message, new AwsTimeoutError(message)));
+    }, timeoutMs);
     request.on('error', fail);
     let answered = false;
     request.on('close', () => {

@@ -142,6 +142,19 @@ describe('createCa: the pipeline', () => {
     expect(audit()).toHaveLength(1);
   });
 
+  it('tells clients to sign for us-east-1 at the global STS endpoint, whatever AWS_REGION is', async () => {
+    const global = loadConfig({
+      LKP_CA_KEY: 'file:/x',
+      LKP_SERVER_ID: 'lkp-test',
+      LKP_ALLOWED_ACCOUNTS: '111122223333',
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_STS: 'https://sts.amazonaws.com',
+    });
+    const { ca } = setup({ config: global });
+    const { response } = await ca({ payload: { Kind: 'Info' } }, { transport: 'test' });
+    expect(response).toMatchObject({ StsEndpoint: 'https://sts.amazonaws.com', StsRegion: 'us-east-1' });
+  });
+
   it('signs a host certificate for the instance’s own role session', async () => {
     const { ca } = setup({ who: instance });
     const { status, response } = await ca(

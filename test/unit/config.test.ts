@@ -73,6 +73,103 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, AWS_REGION: 'us-gov-west-1' }).partition).toBe('aws-us-gov');
   });
 
+  it('signs proofs for the region STS needs at the configured endpoint (issue 17, item 1)', () => {
+    // The global endpoint takes only us-east-1 signatures, whatever the CA's own region.
+    expect(
+      loadConfig({ ...base, AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_STS: 'https://sts.amazonaws.com' }),
+    ).toMatchObject({
+      region: 'eu-west-1',
+      stsEndpoint: 'https://sts.amazonaws.com',
+      stsRegion: 'us-east-1',
+    });
+    expect(
+      loadConfig({
+        ...base,
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL_STS: 'https://sts.eu-central-1.amazonaws.com',
+      }).stsRegion,
+    ).toBe('eu-central-1');
+    expect(loadConfig({ ...base, AWS_REGION: 'eu-west-1' })).toMatchObject({
+      stsEndpoint: 'https://sts.eu-west-1.amazonaws.com',
+      stsRegion: 'eu-west-1',
+    });
+    // A stand-in or a VPC endpoint: AWS_REGION.
+    expect(
+      loadConfig({ ...base, AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:4566' })
+        .stsRegion,
+    ).toBe('eu-west-1');
+  });
+
+  it.each([
+    ['us-iso-east-1', 'aws-iso'],
+    ['us-isob-east-1', 'aws-iso-b'],
+    ['eu-isoe-west-1', 'aws-iso-e'],
+    ['us-isof-south-1', 'aws-iso-f'],
+    ['eusc-de-east-1', 'aws-eusc'],
+  ])('refuses %s at start-up: partition %s is not supported (issue 17, item 2)', (region, partition) => {
+    expect(problemsOf({ ...base, AWS_REGION: region })).toEqual([
+      `AWS_REGION: region ${region} is in partition ${partition}, which lkp does not support (only aws, aws-cn, aws-us-gov): its identities and endpoints are outside what lkp checks`,
+    ]);
+  });
+
+  it('takes a region the SDK data does not list yet when it matches a supported partition', () => {
+    expect(loadConfig({ ...base, AWS_REGION: 'ap-southeast-9' })).toMatchObject({
+      partition: 'aws',
+      stsEndpoint: 'https://sts.ap-southeast-9.amazonaws.com',
+    });
+  });
+
+  it('follows AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT as the SDK does (issue 17, item 5)', () => {
+    const sts = (env: Record<string, string>) => loadConfig({ ...base, ...env }).stsEndpoint;
+    expect(sts({ AWS_USE_FIPS_ENDPOINT: 'true' })).toBe('https://sts-fips.us-east-1.amazonaws.com');
+    expect(sts({ AWS_USE_DUALSTACK_ENDPOINT: 'true' })).toBe('https://sts.us-east-1.api.aws');
+    expect(sts({ AWS_USE_FIPS_ENDPOINT: 'true', AWS_USE_DUALSTACK_ENDPOINT: 'true' })).toBe(
+      'https://sts-fips.us-east-1.api.aws',
+    );
+    // GovCloud's STS endpoints are FIPS endpoints already.
+    expect(sts({ AWS_REGION: 'us-gov-west-1', AWS_USE_FIPS_ENDPOINT: 'true' })).toBe(
+      'https://sts.us-gov-west-1.amazonaws.com',
+    );
+    expect(sts({ AWS_USE_FIPS_ENDPOINT: 'false' })).toBe('https://sts.us-east-1.amazonaws.com');
+  });
+
+  it('refuses FIPS or dual-stack with a configured endpoint, as the SDK does, instead of ignoring either', () => {
+    expect(
+      problemsOf({
+        ...base,
+        AWS_USE_FIPS_ENDPOINT: 'true',
+        AWS_ENDPOINT_URL_STS: 'https://sts.us-east-1.amazonaws.com',
+      }),
+    ).toEqual([
+      expect.stringMatching(/^AWS_ENDPOINT_URL_STS cannot be combined with AWS_USE_FIPS_ENDPOINT=true/),
+    ]);
+    expect(
+      problemsOf({
+        ...base,
+        AWS_USE_DUALSTACK_ENDPOINT: 'true',
+        AWS_ENDPOINT_URL_KMS: 'https://kms.example.com',
+      }),
+    ).toEqual([
+      'AWS_USE_DUALSTACK_ENDPOINT=true cannot be combined with a configured KMS endpoint (https://kms.example.com); unset one of them',
+    ]);
+  });
+
+  it('refuses a policy function or KMS key in a partition the CA cannot reach', () => {
+    expect(
+      problemsOf({
+        ...base,
+        AUTHORIZATION_LAMBDA: 'arn:aws-cn:lambda:cn-north-1:111122223333:function:policy',
+      }),
+    ).toEqual([expect.stringMatching(/its region cn-north-1 is in partition aws-cn.*the CA runs in aws;/)]);
+    expect(
+      problemsOf({ ...base, LKP_CA_KEY: 'kms:arn:aws-iso:kms:us-iso-east-1:111122223333:key/abc' }),
+    ).toEqual([expect.stringMatching(/partition aws-iso, which lkp does not support/)]);
+    expect(
+      loadConfig({ ...base, AUTHORIZATION_LAMBDA: 'arn:aws:lambda:eu-west-1:111122223333:function:policy' })
+        .authorizationLambda,
+    ).toBe('arn:aws:lambda:eu-west-1:111122223333:function:policy');
+  });
+
   it('defaults the allowed accounts to the CA’s own account when it is known (Lambda)', () => {
     const { LKP_ALLOWED_ACCOUNTS: _, ...env } = base;
     expect(loadConfig(env, { ownAccount: '999988887777' }).allowedAccounts).toEqual(['999988887777']);
@@ -96,7 +193,10 @@ describe('loadConfig', () => {
     ['LKP_SERVER_ID', 'has space', /LKP_SERVER_ID may use only/],
     ['LKP_ALLOWED_ACCOUNTS', '1234', /not 12-digit account ids: 1234/],
     ['LKP_ALLOWED_ACCOUNTS', '111122223333,abc', /not 12-digit account ids: abc/],
-    ['AWS_REGION', 'US-EAST-1', /not a region name/],
+    ['AWS_REGION', 'US-EAST-1', /not a region of any AWS partition/],
+    ['AWS_REGION', 'aws-global', /"aws-global" is not a region name/],
+    ['AWS_USE_FIPS_ENDPOINT', 'yes', /AWS_USE_FIPS_ENDPOINT must be "true" or "false" \(got "yes"\)/],
+    ['AWS_USE_DUALSTACK_ENDPOINT', '1', /AWS_USE_DUALSTACK_ENDPOINT must be "true" or "false"/],
     ['AUTHORIZATION_LAMBDA', 'bad name!', /AUTHORIZATION_LAMBDA must be a Lambda function name or ARN/],
     ['AWS_ENDPOINT_URL_STS', 'not a url', /AWS_ENDPOINT_URL_STS is not a URL/],
     ['AWS_ENDPOINT_URL_STS', 'http://sts.example.com', /must use https/],

@@ -1,13 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Ec2Error,
-  ec2Endpoint,
-  ec2QueryClient,
-  encodeQuery,
-  type Ec2ClientOptions,
-} from '../../src/aws/ec2-query.js';
+import { Ec2Error, ec2QueryClient, encodeQuery, type Ec2ClientOptions } from '../../src/aws/ec2-query.js';
 import { startEc2Standin, type Ec2Standin } from '../../src/local/ec2-standin.js';
 import { childElement, childText } from '../../src/xml.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -148,25 +142,10 @@ describe('encodeQuery', () => {
   });
 });
 
-describe('ec2Endpoint', () => {
-  it('is the regional endpoint, .com.cn in China, unless an endpoint URL is configured', () => {
-    expect(ec2Endpoint('us-east-1', {})).toBe('https://ec2.us-east-1.amazonaws.com');
-    expect(ec2Endpoint('cn-north-1', {})).toBe('https://ec2.cn-north-1.amazonaws.com.cn');
-    expect(ec2Endpoint('us-east-1', { AWS_ENDPOINT_URL: 'http://all' })).toBe('http://all');
-    expect(
-      ec2Endpoint('us-east-1', { AWS_ENDPOINT_URL: 'http://all', AWS_ENDPOINT_URL_EC2: 'http://ec2' }),
-    ).toBe('http://ec2');
-    expect(
-      ec2Endpoint('us-east-1', {
-        AWS_ENDPOINT_URL_EC2: 'http://ec2',
-        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true',
-      }),
-    ).toBe('https://ec2.us-east-1.amazonaws.com');
-  });
-
+describe('ec2QueryClient', () => {
   it('refuses a region that is not a region name (it becomes part of a host name)', () => {
     expect(() => ec2QueryClient({ region: 'evil.example/x', credentials: CREDENTIALS })).toThrow(
-      /not an AWS region/,
+      /cannot call EC2: "evil.example\/x" is not a region of any AWS partition/,
     );
   });
 });
@@ -234,31 +213,57 @@ describe('the wire', () => {
   });
 });
 
-describe('retries', () => {
-  it('tries a throttled call once more, after a pause', async () => {
+describe('retries, as the SDK standard strategy (issue 17, item 7)', () => {
+  it('tries a throttled call again (RequestLimitExceeded is throttling, whatever the status)', async () => {
     const fake = await fakeEc2(xml(503, errorXml('RequestLimitExceeded')), xml(200, OK_XML));
-    const started = Date.now();
     await expect(client(fake.url).call('DescribeInstances', {})).resolves.toMatchObject({
       name: 'DescribeInstancesResponse',
     });
     expect(fake.requests).toHaveLength(2);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
   });
 
-  it('tries a 5xx once more, and gives up after two attempts', async () => {
-    const fake = await fakeEc2(xml(500, errorXml('InternalError')), xml(500, 'not xml'), xml(200, OK_XML));
+  it('tries 500, 502, 503 and 504 again, and gives up after three attempts', async () => {
+    const fake = await fakeEc2(
+      xml(500, errorXml('InternalError')),
+      xml(502, 'not xml'),
+      xml(504, 'not xml'),
+      xml(200, OK_XML),
+    );
     const e = await failure(client(fake.url).call('DescribeInstances', {}));
-    expect(e.message).toMatch(/HTTP 500 with no usable error code/);
+    expect(e.message).toMatch(/HTTP 504 with no usable error code/);
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('tries a connection the server reset again (the request got no answer)', async () => {
+    const fake = await fakeEc2((res) => res.socket?.destroy(), xml(200, OK_XML));
+    await expect(client(fake.url).call('DescribeInstances', {})).resolves.toMatchObject({
+      name: 'DescribeInstancesResponse',
+    });
     expect(fake.requests).toHaveLength(2);
   });
 
-  it('does not retry a client error, nor anything with maxAttempts 1', async () => {
+  it('tries a timed-out attempt again, within the whole call’s deadline', async () => {
+    const fake = await fakeEc2(() => undefined, xml(200, OK_XML));
+    const answer = client(fake.url, { requestTimeoutMs: 200, totalTimeoutMs: 5000 }).call(
+      'DescribeInstances',
+      {},
+    );
+    await expect(answer).resolves.toMatchObject({ name: 'DescribeInstancesResponse' });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('does not retry a client error, a 501, nor anything with maxAttempts 1', async () => {
     const refused = await fakeEc2(xml(400, errorXml('InvalidInstanceID.Malformed')), xml(200, OK_XML));
     expect(await failure(client(refused.url).call('DescribeInstances', {}))).toMatchObject({
       code: 'InvalidInstanceID.Malformed',
       status: 400,
     });
     expect(refused.requests).toHaveLength(1);
+    const unsupported = await fakeEc2(xml(501, errorXml('NotImplemented')), xml(200, OK_XML));
+    expect(await failure(client(unsupported.url).call('DescribeInstances', {}))).toMatchObject({
+      status: 501,
+    });
+    expect(unsupported.requests).toHaveLength(1);
     const throttled = await fakeEc2(xml(503, errorXml('RequestLimitExceeded')), xml(200, OK_XML));
     const e = await failure(client(throttled.url, { maxAttempts: 1 }).call('DescribeInstances', {}));
     expect(e).toMatchObject({ code: 'RequestLimitExceeded' });

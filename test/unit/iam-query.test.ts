@@ -18,20 +18,30 @@ const client = (o: { partition?: string; maxAttempts?: number } = {}) =>
 
 describe('iamEndpoint', () => {
   it("is the partition's global endpoint unless an endpoint URL is configured", () => {
-    expect(iamEndpoint('aws', {})).toBe('https://iam.amazonaws.com');
-    expect(iamEndpoint('aws-cn', {})).toBe('https://iam.cn-north-1.amazonaws.com.cn');
-    expect(iamEndpoint('aws-us-gov', {})).toBe('https://iam.us-gov.amazonaws.com');
-    expect(iamEndpoint('aws', { AWS_ENDPOINT_URL: 'http://all' })).toBe('http://all');
-    expect(iamEndpoint('aws', { AWS_ENDPOINT_URL: 'http://all', AWS_ENDPOINT_URL_IAM: 'http://iam' })).toBe(
+    const url = (partition: string, env: NodeJS.ProcessEnv) => iamEndpoint(partition, undefined, env).url;
+    expect(iamEndpoint('aws', undefined, {})).toEqual({
+      url: 'https://iam.amazonaws.com',
+      signingRegion: 'us-east-1',
+    });
+    expect(iamEndpoint('aws-cn', undefined, {})).toEqual({
+      url: 'https://iam.cn-north-1.amazonaws.com.cn',
+      signingRegion: 'cn-north-1',
+    });
+    expect(url('aws-us-gov', {})).toBe('https://iam.us-gov.amazonaws.com');
+    expect(url('aws', { AWS_ENDPOINT_URL: 'http://all' })).toBe('http://all');
+    expect(url('aws', { AWS_ENDPOINT_URL: 'http://all', AWS_ENDPOINT_URL_IAM: 'http://iam' })).toBe(
       'http://iam',
     );
     expect(
-      iamEndpoint('aws', { AWS_ENDPOINT_URL_IAM: 'http://iam', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }),
+      url('aws', { AWS_ENDPOINT_URL_IAM: 'http://iam', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }),
     ).toBe('https://iam.amazonaws.com');
   });
 
-  it('refuses a partition it does not know', () => {
-    expect(() => iamEndpoint('aws-iso', {})).toThrow(/partition "aws-iso"/);
+  it('refuses a partition lkp does not support, or one that does not exist, rather than guess a host', () => {
+    expect(() => iamEndpoint('aws-iso', undefined, {})).toThrow(
+      /cannot call IAM: region us-iso-east-1 is in partition aws-iso, which lkp does not support/,
+    );
+    expect(() => iamEndpoint('aws-moon', undefined, {})).toThrow('"aws-moon" is not an AWS partition');
   });
 });
 

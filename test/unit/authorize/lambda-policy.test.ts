@@ -222,6 +222,18 @@ describe('lambdaPolicy against the Lambda stand-in', () => {
     });
   });
 
+  it("invokes a function given by ARN in the ARN's region, not AWS_REGION (issue 17, item 6)", async () => {
+    useLocalLambdaEnvironment();
+    vi.stubEnv('AWS_REGION', 'us-west-2');
+    // The stand-in serves eu-west-1 and refuses a signature for any other region.
+    const arn = lambda.functionArn('allow');
+    await expect(lambdaPolicy(arn, TIMEOUT_MS).authorizeUser(userRequest)).resolves.toMatchObject({
+      principals: ['ops'],
+    });
+    const e = await rejection(lambdaPolicy('allow', TIMEOUT_MS).authorizeUser(userRequest));
+    expect(e.message).toMatch(/InvalidSignatureException/);
+  });
+
   it('refuses an answer over 64 KiB, cut off unread by its own client, or read in full by an injected one', async () => {
     useLocalLambdaEnvironment();
     for (const p of [lambdaPolicy('huge', TIMEOUT_MS), policy('huge')]) {

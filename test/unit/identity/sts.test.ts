@@ -255,6 +255,70 @@ describe('callSts with a fake transport', () => {
     );
   });
 
+  /** Answers with each of `answers` in turn (the last one from then on), counting the calls. */
+  function inTurn(...answers: (Partial<StsAnswer> | Error)[]): StsTransport & { calls: number } {
+    const transport = Object.assign(
+      async () => {
+        const next = answers[Math.min(transport.calls++, answers.length - 1)];
+        if (next instanceof Error) throw next;
+        return { status: 200, contentType: 'text/xml', body: XML, ...next };
+      },
+      { calls: 0 },
+    );
+    return transport;
+  }
+  const throttled = (code: string, status = 400): Partial<StsAnswer> => ({
+    status,
+    body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>Rate exceeded</Message></Error></ErrorResponse>`,
+  });
+
+  it('retries STS throttling with backoff, as the SDK does (issue 17, item 3)', async () => {
+    const sts = inTurn(throttled('Throttling'), {});
+    await expect(callSts(REQUEST, 3000, sts)).resolves.toEqual(CALLER);
+    expect(sts.calls).toBe(2);
+  });
+
+  it.each(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'])(
+    'reports %s that outlasts the retries as throttling: Internal, not a credentials problem',
+    async (code) => {
+      const sts = inTurn(throttled(code));
+      await expectError(
+        callSts(REQUEST, 5000, sts),
+        'Internal',
+        new RegExp(`^STS is throttling the CA's identity checks \\(HTTP 400 ${code}\\); try again shortly$`),
+      );
+      expect(sts.calls).toBeGreaterThan(1);
+      expect(sts.calls).toBeLessThanOrEqual(3);
+    },
+  );
+
+  it('takes HTTP 429 as throttling too', async () => {
+    await expectError(callSts(REQUEST, 5000, inTurn({ status: 429, body: '' })), 'Internal', /throttling/);
+  });
+
+  it('retries 5xx and connection failures, 3 attempts at most', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const flaky = inTurn({ status: 503, body: '' }, refused, {});
+    await expect(callSts(REQUEST, 3000, flaky)).resolves.toEqual(CALLER);
+    expect(flaky.calls).toBe(3);
+    const down = inTurn({ status: 502, body: '' });
+    await expectError(callSts(REQUEST, 3000, down), 'Internal', /^STS unavailable \(HTTP 502\)/);
+    expect(down.calls).toBe(3);
+  });
+
+  it('does not retry a refusal (a wrong signature fails the same way again)', async () => {
+    const sts = inTurn({ status: 403, body: '<Error><Code>SignatureDoesNotMatch</Code></Error>' });
+    await expectError(callSts(REQUEST, 3000, sts), 'Unauthenticated', /SignatureDoesNotMatch/);
+    expect(sts.calls).toBe(1);
+  });
+
+  it('starts no wait that would end past the deadline', async () => {
+    const sts = inTurn(throttled('Throttling'));
+    // With the deadline reached after the first answer, no backoff fits, however random it is.
+    await expectError(callSts(REQUEST, 0, sts), 'Internal', /throttling/);
+    expect(sts.calls).toBe(1);
+  });
+
   it('maps a transport failure to Internal without leaking its text', async () => {
     const failing: StsTransport = async () => {
       throw new Error('connect ECONNREFUSED secret-detail');
