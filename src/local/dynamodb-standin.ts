@@ -7,14 +7,19 @@
  * condition expressions attribute_exists(<key>) and attribute_not_exists(<key>); anything else
  * answers UnknownOperationException or ValidationException.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { readLimitedBody } from '../http-body.js';
 import { localCredentials } from './credentials.js';
 import type { SigningCredentials } from './sigv4-verify.js';
-import { JSON_SIGV4_FAULTS, startStandinServer, verifyStandinSignature } from './standin-server.js';
+import {
+  JSON_SIGV4_FAULTS,
+  JsonServiceFault,
+  sendAwsJson,
+  startStandinServer,
+  verifyStandinSignature,
+} from './standin-server.js';
 
 export interface DynamoDbStandinOptions {
   region: string;
@@ -41,16 +46,6 @@ export interface DynamoDbStandin {
 type Json = Record<string, unknown>;
 type Item = Record<string, Json>;
 
-class DynamoFault extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
 const MAX_BODY_BYTES = 512 * 1024;
@@ -74,25 +69,26 @@ export async function startDynamoDbStandin(opts: DynamoDbStandinOptions): Promis
           ? target.slice(TARGET_PREFIX.length)
           : undefined;
       if (op !== undefined) counts.set(op, (counts.get(op) ?? 0) + 1);
-      if (failing) throw new DynamoFault('InternalServerError', 'the DynamoDB stand-in is set to fail', 500);
+      if (failing)
+        throw new JsonServiceFault('InternalServerError', 'the DynamoDB stand-in is set to fail', 500);
       const input = await readInput(req, opts.region, credentials);
       const operation = op === undefined ? undefined : OPERATIONS[op];
       if (operation === undefined)
-        throw new DynamoFault(
+        throw new JsonServiceFault(
           'UnknownOperationException',
           `unknown or unsupported operation ${op ?? '(none)'}`,
         );
       const name = input['TableName'];
       const table = typeof name === 'string' ? tables.get(tableName(name)) : undefined;
       if (table === undefined)
-        throw new DynamoFault('ResourceNotFoundException', 'Requested resource not found');
+        throw new JsonServiceFault('ResourceNotFoundException', 'Requested resource not found');
       sendJson(res, 200, operation(input, table, pageSize));
     },
     fail: (_req, res, e) => {
       const fault =
-        e instanceof DynamoFault
+        e instanceof JsonServiceFault
           ? e
-          : new DynamoFault('InternalServerError', 'internal error in the stand-in', 500);
+          : new JsonServiceFault('InternalServerError', 'internal error in the stand-in', 500);
       sendJson(res, fault.status, {
         __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`,
         message: fault.message,
@@ -116,25 +112,26 @@ async function readInput(
   credentials: SigningCredentials,
 ): Promise<Json> {
   if (req.method !== 'POST' || req.url !== '/')
-    throw new DynamoFault('UnknownOperationException', 'the DynamoDB stand-in only serves POST /');
+    throw new JsonServiceFault('UnknownOperationException', 'the DynamoDB stand-in only serves POST /');
   const body = await readLimitedBody(req, MAX_BODY_BYTES);
-  if (body === undefined) throw new DynamoFault('ValidationException', 'request body is too large', 413);
+  if (body === undefined) throw new JsonServiceFault('ValidationException', 'request body is too large', 413);
   const verdict = verifyStandinSignature(req, body, {
     region,
     service: 'dynamodb',
     maxSkewMs: MAX_SKEW_MS,
     credentials,
   });
-  if (!verdict.ok) throw new DynamoFault(JSON_SIGV4_FAULTS[verdict.code], verdict.message);
+  if (!verdict.ok) throw new JsonServiceFault(JSON_SIGV4_FAULTS[verdict.code], verdict.message);
   if (!(req.headers['content-type'] ?? '').startsWith(JSON_CONTENT_TYPE))
-    throw new DynamoFault('SerializationException', `Content-Type must be ${JSON_CONTENT_TYPE}`);
+    throw new JsonServiceFault('SerializationException', `Content-Type must be ${JSON_CONTENT_TYPE}`);
   let input: unknown;
   try {
     input = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new DynamoFault('SerializationException', 'request body is not JSON');
+    throw new JsonServiceFault('SerializationException', 'request body is not JSON');
   }
-  if (!isObject(input)) throw new DynamoFault('SerializationException', 'request body must be a JSON object');
+  if (!isObject(input))
+    throw new JsonServiceFault('SerializationException', 'request body must be a JSON object');
   return input;
 }
 
@@ -195,7 +192,7 @@ class Table {
   keyOf(item: Item): string {
     const value = item[this.key]?.['S'];
     if (typeof value !== 'string' || value === '')
-      throw new DynamoFault(
+      throw new JsonServiceFault(
         'ValidationException',
         'One of the required keys was not given a value (the key is a string attribute named ' +
           this.key +
@@ -211,13 +208,13 @@ class Table {
     const match =
       typeof condition === 'string' ? /^attribute_(not_)?exists\((\w+)\)$/.exec(condition.trim()) : null;
     if (match === null || match[2] !== this.key)
-      throw new DynamoFault(
+      throw new JsonServiceFault(
         'ValidationException',
         'the stand-in supports only attribute_(not_)exists(<key>)',
       );
     const exists = this.items.has(key);
     if (match[1] === undefined ? !exists : exists)
-      throw new DynamoFault('ConditionalCheckFailedException', 'The conditional request failed');
+      throw new JsonServiceFault('ConditionalCheckFailedException', 'The conditional request failed');
   }
 
   put(key: string, item: Item): void {
@@ -251,18 +248,11 @@ function tableName(nameOrArn: string): string {
 
 function itemOf(raw: unknown, what: string): Item {
   if (!isObject(raw) || !Object.values(raw).every(isObject))
-    throw new DynamoFault('ValidationException', `${what} must be a map of attribute values`);
+    throw new JsonServiceFault('ValidationException', `${what} must be a map of attribute values`);
   return raw as Item;
 }
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function sendJson(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': JSON_CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': randomUUID(),
-  });
-  res.end(text);
-}
+const sendJson = (res: ServerResponse, status: number, body: object): void =>
+  sendAwsJson(res, status, body, JSON_CONTENT_TYPE);

@@ -26,7 +26,13 @@ import { promisify } from 'node:util';
 import type { KeySpec, KeyUsageType, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { readLimitedBody } from '../http-body.js';
 import type { SigningCredentials } from './sigv4-verify.js';
-import { JSON_SIGV4_FAULTS, startStandinServer, verifyStandinSignature } from './standin-server.js';
+import {
+  JSON_SIGV4_FAULTS,
+  JsonServiceFault,
+  sendAwsJson,
+  startStandinServer,
+  verifyStandinSignature,
+} from './standin-server.js';
 import { localCredentials } from './credentials.js';
 
 export interface KmsStandinOptions {
@@ -74,17 +80,6 @@ interface StoredKey {
 }
 
 type Json = Record<string, unknown>;
-
-/** An error in the KMS JSON error shape. */
-class KmsFault extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 const DEFAULT_ACCOUNT = '111122223333';
 const TARGET_PREFIX = 'TrentService.';
@@ -194,9 +189,9 @@ export async function startKmsStandin(opts: KmsStandinOptions): Promise<KmsStand
     },
     fail: (_req, res, e) => {
       const fault =
-        e instanceof KmsFault
+        e instanceof JsonServiceFault
           ? e
-          : new KmsFault('KMSInternalException', 'internal error in the KMS stand-in', 500);
+          : new JsonServiceFault('KMSInternalException', 'internal error in the KMS stand-in', 500);
       sendJson(res, fault.status, { __type: fault.type, message: fault.message });
     },
   });
@@ -242,11 +237,11 @@ async function handle(
   credentials: SigningCredentials,
 ): Promise<void> {
   if (req.method !== 'POST' || req.url !== '/') {
-    throw new KmsFault('UnknownOperationException', 'the KMS stand-in only serves POST /');
+    throw new JsonServiceFault('UnknownOperationException', 'the KMS stand-in only serves POST /');
   }
   const body = await readLimitedBody(req, MAX_BODY_BYTES);
   if (body === undefined) {
-    throw new KmsFault('ValidationException', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+    throw new JsonServiceFault('ValidationException', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
   }
   const verdict = verifyStandinSignature(req, body, {
     region,
@@ -254,23 +249,26 @@ async function handle(
     maxSkewMs: MAX_SKEW_MS,
     credentials,
   });
-  if (!verdict.ok) throw new KmsFault(JSON_SIGV4_FAULTS[verdict.code], verdict.message);
+  if (!verdict.ok) throw new JsonServiceFault(JSON_SIGV4_FAULTS[verdict.code], verdict.message);
 
   if (!(req.headers['content-type'] ?? '').startsWith(JSON_CONTENT_TYPE)) {
-    throw new KmsFault('SerializationException', `Content-Type must be ${JSON_CONTENT_TYPE}`);
+    throw new JsonServiceFault('SerializationException', `Content-Type must be ${JSON_CONTENT_TYPE}`);
   }
   const operation = op === undefined ? undefined : OPERATIONS[op];
   if (operation === undefined) {
-    throw new KmsFault('UnknownOperationException', `unknown or unsupported operation ${op ?? '(none)'}`);
+    throw new JsonServiceFault(
+      'UnknownOperationException',
+      `unknown or unsupported operation ${op ?? '(none)'}`,
+    );
   }
   let input: unknown;
   try {
     input = JSON.parse(body.toString('utf8') || '{}');
   } catch {
-    throw new KmsFault('SerializationException', 'request body is not JSON');
+    throw new JsonServiceFault('SerializationException', 'request body is not JSON');
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new KmsFault('SerializationException', 'request body must be a JSON object');
+    throw new JsonServiceFault('SerializationException', 'request body must be a JSON object');
   }
   sendJson(res, 200, await operation(input as Json, store));
 }
@@ -294,7 +292,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   GetPublicKey: (input, store) => {
     const key = usableKey(store, requiredString(input, 'KeyId'));
     if (key.keySpec === 'SYMMETRIC_DEFAULT') {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'UnsupportedOperationException',
         `${store.arnOf(key)} key usage is not supported: it is a symmetric key`,
       );
@@ -315,16 +313,19 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
     const messageType = optionalString(input, 'MessageType') ?? 'RAW';
     const message = Buffer.from(requiredString(input, 'Message'), 'base64');
     if (message.length < 1 || message.length > MAX_MESSAGE_BYTES) {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'ValidationException',
         `1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to ${MAX_MESSAGE_BYTES}`,
       );
     }
     if (messageType !== 'RAW' && messageType !== 'DIGEST') {
-      throw new KmsFault('ValidationException', `MessageType ${messageType} is not valid; use RAW or DIGEST`);
+      throw new JsonServiceFault(
+        'ValidationException',
+        `MessageType ${messageType} is not valid; use RAW or DIGEST`,
+      );
     }
     if (key.keyUsage !== 'SIGN_VERIFY' || !SPECS[key.keySpec]?.signing.includes(algorithm)) {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'InvalidKeyUsageException',
         `You cannot use ${store.arnOf(key)} (${key.keySpec}, ${key.keyUsage}) with signing algorithm ${algorithm}`,
       );
@@ -352,7 +353,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
 
 function usableKey(store: KeyStore, keyId: string): StoredKey {
   const key = store.resolve(keyId);
-  if (!key.enabled) throw new KmsFault('DisabledException', `${store.arnOf(key)} is disabled.`);
+  if (!key.enabled) throw new JsonServiceFault('DisabledException', `${store.arnOf(key)} is disabled.`);
   return key;
 }
 
@@ -390,21 +391,21 @@ function signWith(
 ): Buffer {
   const hash = HASH_OF[algorithm];
   if (hash === undefined) {
-    throw new KmsFault(
+    throw new JsonServiceFault(
       'UnsupportedOperationException',
       `the local KMS stand-in does not implement ${algorithm}`,
     );
   }
   if (algorithm === 'ED25519_SHA_512') {
     if (messageType !== 'RAW') {
-      throw new KmsFault('ValidationException', 'ED25519_SHA_512 requires MessageType RAW');
+      throw new JsonServiceFault('ValidationException', 'ED25519_SHA_512 requires MessageType RAW');
     }
     return sign(null, message, key);
   }
   if (messageType === 'RAW') return sign(hash, message, key);
   const digestBytes = createHash(hash).digest().length;
   if (message.length !== digestBytes) {
-    throw new KmsFault('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
+    throw new JsonServiceFault('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
   }
   return key.asymmetricKeyType === 'rsa'
     ? privateEncrypt(
@@ -526,13 +527,13 @@ class KeyStore {
   async create(keySpec: KeySpec, keyUsage: KeyUsageType, description: string): Promise<StoredKey> {
     const spec = SPECS[keySpec];
     if (spec === undefined) {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'ValidationException',
         `KeySpec ${keySpec} is not implemented by the local KMS stand-in; use one of ${Object.keys(SPECS).join(', ')}`,
       );
     }
     if (!spec.usages.includes(keyUsage)) {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'ValidationException',
         `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`,
       );
@@ -567,7 +568,7 @@ class KeyStore {
   resolve(ref: string): StoredKey {
     const key = this.find(ref);
     if (key !== undefined) return key;
-    throw new KmsFault(
+    throw new JsonServiceFault(
       'NotFoundException',
       ref.includes('alias/') ? `Alias ${ref} is not found.` : `Key '${ref}' does not exist`,
     );
@@ -594,13 +595,13 @@ class KeyStore {
 
   createAlias(aliasName: string, keyId: string): void {
     if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(aliasName) || aliasName.startsWith('alias/aws/')) {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'ValidationException',
         `Alias name ${aliasName} must look like alias/<name> and not start with alias/aws/`,
       );
     }
     if (this.aliases.has(aliasName)) {
-      throw new KmsFault(
+      throw new JsonServiceFault(
         'AlreadyExistsException',
         `An alias with the name ${this.aliasArn(aliasName)} already exists`,
       );
@@ -642,7 +643,7 @@ function writeAtomically(path: string, text: string): void {
 function requiredString(input: Json, field: string): string {
   const value = optionalString(input, field);
   if (value === undefined || value === '') {
-    throw new KmsFault(
+    throw new JsonServiceFault(
       'ValidationException',
       `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
     );
@@ -653,16 +654,10 @@ function requiredString(input: Json, field: string): string {
 function optionalString(input: Json, field: string): string | undefined {
   const value = input[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new KmsFault('SerializationException', `${field} must be a string`);
+  if (typeof value !== 'string')
+    throw new JsonServiceFault('SerializationException', `${field} must be a string`);
   return value;
 }
 
-function sendJson(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': JSON_CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': randomUUID(),
-  });
-  res.end(text);
-}
+const sendJson = (res: ServerResponse, status: number, body: object): void =>
+  sendAwsJson(res, status, body, JSON_CONTENT_TYPE);

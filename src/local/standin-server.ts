@@ -2,6 +2,7 @@
  * What every AWS stand-in shares (DESIGN §6): a loopback HTTP server on an ephemeral or given port,
  * and SigV4 verification of a request against the credentials the stand-in accepts.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -105,3 +106,25 @@ export const JSON_SIGV4_FAULTS: Readonly<Record<SigV4FailureCode, string>> = {
   SignatureDoesNotMatch: 'InvalidSignatureException',
   RequestExpired: 'InvalidSignatureException',
 };
+
+/** A refusal of a JSON-protocol stand-in (KMS, DynamoDB), answered as `{ __type, message }`. */
+export class JsonServiceFault extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** One JSON answer as AWS JSON services send it, with a request id. */
+export function sendAwsJson(res: ServerResponse, status: number, body: object, contentType: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(text),
+    'x-amzn-RequestId': randomUUID(),
+  });
+  res.end(text);
+}
