@@ -14,8 +14,8 @@ import {
 
 export interface DemoPolicy {
   handler: PolicyHandler;
-  /** Where the demo instance's sshd listens, once it does. */
-  setTargetAddress(address: string): void;
+  /** Where the demo instance's sshd listens, once it does; undefined: no TargetAddress (the EICE step). */
+  setTargetAddress(address: string | undefined): void;
 }
 
 export function demoPolicy(opts: {

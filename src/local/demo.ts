@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
 import type { InfoResponse } from '../protocol.js';
 import type { DemoPolicy } from './demo-policy.js';
+import { runEiceDemo } from './demo-eice.js';
 import { everydayLines, runInThrowawayHome } from './everyday.js';
 import {
   loginFor,
@@ -68,15 +69,23 @@ export async function runDemo(
   const home = join(stack.dir, 'home');
   mkdirSync(home);
   say(`As ${stack.user.arn}, from a throwaway HOME (${home}), with the built lkp:`);
+  const bin = lkpBinDir(stack.dir);
   const run = await runInThrowawayHome(lines, {
     home,
-    path: [lkpBinDir(stack.dir), dirname(process.execPath)],
+    path: [bin, dirname(process.execPath)],
     onLine: (line) => say(`    ${line}`),
   });
   if (run.code !== 0)
     throw new Error(`the everyday path failed (exit ${run.code})\nsshd log:\n${instance.sshd.log()}`);
 
   await refuseOtherUser(stack, info, instance, login, otherUser, say);
+  // The policy no longer names an address: lkp finds its own way to the private instance.
+  policy.setTargetAddress(undefined);
+  try {
+    await runEiceDemo(stack, { sshdPort: instance.sshd.port, login, lkpBinDir: bin }, say);
+  } finally {
+    policy.setTargetAddress(address);
+  }
   return { instance, lines };
 }
 

@@ -13,7 +13,8 @@ const { login } = demoLogins();
 
 describe('npm start (the local stack demo)', () => {
   it('runs lkp setup, lkp ssh <Name tag>, plain ssh <instance id> and scp, and shows another user refused', async () => {
-    const { code, stdout, stderr } = await runNode(['dist/src/local/main.js', '--exit']);
+    // The whole demo, EICE step included, on a machine busy with other tests.
+    const { code, stdout, stderr } = await runNode(['dist/src/local/main.js', '--exit'], {}, 170_000);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(
@@ -23,8 +24,9 @@ describe('npm start (the local stack demo)', () => {
     expect(stdout).toMatch(new RegExp(`\\$ ssh ${LOCAL_INSTANCE_ID} whoami\\n\\s+${login}\\n`));
     expect(stdout).toMatch(new RegExp(`\\$ scp ${LOCAL_INSTANCE_ID}:/etc/hostname \\S+\\n`));
     expect(stdout).toMatch(/refused by sshd, as it must be: .*Permission denied/);
+    expect(stdout).toMatch(/through: EC2 Instance Connect Endpoint eice-\S+/);
     expect(stdout).toMatch(/Success:/);
-  }, 120_000);
+  }, 180_000);
 
   it.each(['SIGINT', 'SIGHUP'] as const)(
     'stops the stand-ins, the CA process and sshd on %s to its PID',

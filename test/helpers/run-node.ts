@@ -33,10 +33,14 @@ export async function runProgram(
  * Runs `node <args>` from the repository root with only PATH and `env` set (no ambient AWS
  * settings, no instance metadata lookups) and reports how it ended instead of throwing.
  */
-export function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<NodeRun> {
+export function runNode(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeout = 60_000,
+): Promise<NodeRun> {
   return runProgram(process.execPath, args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true', ...env },
-    timeout: 60_000,
+    timeout,
   });
 }
