@@ -30,7 +30,8 @@ import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/
 import type { CertResponse } from '../../src/protocol.js';
 import { runProgram } from '../helpers/run-node.js';
 
-vi.setConfig({ testTimeout: 60_000, hookTimeout: 180_000 });
+// A test makes up to three logins through the bastion: on a busy machine each can take 20 s and more.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const login = userInfo().username;
 /** The hop needs no privileges, and a bastion set up by lkp refuses jumpbox logins as root. */
