@@ -3,13 +3,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
+import { DEFAULT_USER } from '../lib/config.js';
+import { checkUser, parseLogin } from '../lib/targets.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface CertOptions extends CaUrlOptions {
   instance: string;
-  user: string;
+  user?: string;
   key: string;
-  profile?: string;
+  region?: string;
   json?: boolean;
 }
 
@@ -19,40 +21,62 @@ export const certCommand = caUrlOption(
       'get a user certificate for an existing public key and write it next to the key (<key>-cert.pub)',
     )
     .requiredOption(
-      '--instance <arn>',
-      'the instance to log in to: arn:aws:ec2:<region>:<account>:instance/i-…',
+      '--instance <target>',
+      'the instance to log in to, as for lkp ssh: [user@]<instance id | instance ARN | Name tag>',
     )
-    .requiredOption('--user <name>', 'the unix user to log in as, e.g. ec2-user')
+    .option(
+      '--user <name>',
+      "the unix user to log in as (default: user@, else the profile's default, ec2-user)",
+    )
     .option('--key <path>', 'the public key to certify', join(homedir(), '.ssh', 'id_ed25519.pub'))
-    .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
+    .option('--region <region>', "region of instance lookups by id or Name tag (default: the profile's)")
     .option('--json', 'print the CA answer as JSON instead of a summary')
     .addHelpText(
       'after',
       `
 The certificate is valid for the CA's user TTL (1 hour by default) and names the login:
 principal <user>@<instance ARN>. ssh picks it up from <key>-cert.pub automatically.
+Instance ids and Name tags are looked up with EC2 DescribeInstances, as lkp ssh does.
 
-Example:
-  lkp cert --ca "$LKP_CA_URL" --instance arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0 \\
-           --user ec2-user --key ~/.ssh/id_ed25519.pub`,
+Examples:
+  lkp cert --instance ec2-user@web-1
+  lkp cert --instance i-0123456789abcdef0 --user ubuntu --key ~/.ssh/id_ed25519.pub
+  lkp cert --ca "$LKP_CA_URL" --instance arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0 --user ec2-user`,
     ),
-).action(async (opts: CertOptions) => {
+).action(async (opts: CertOptions, command: Command) => {
   // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
-  const [{ fetchCaInfo, requestCertificate }, { resolveCredentials }] = await Promise.all([
+  const [{ fetchCaInfo, requestCertificate }, { ec2Lookup, resolveTarget }] = await Promise.all([
     import('../lib/certificates.js'),
-    import('../lib/credentials.js'),
+    import('../lib/targets.js'),
   ]);
-  const ca = resolveCa(opts).target;
+  const ca = resolveCa(opts, command);
+  const login = parseLogin(opts.instance);
+  const user = checkUser(opts.user ?? login.user ?? ca.profile?.defaultUser ?? DEFAULT_USER);
   if (!existsSync(opts.key))
     throw new CliError(`no public key at ${opts.key}`, EXIT.usage, 'create one with ssh-keygen -t ed25519');
   const publicKey = readFileSync(opts.key, 'utf8').trim();
-  const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
-  const info = await fetchCaInfo(ca);
-  const cert = await requestCertificate(ca, info, credentials, {
+  const region = opts.region ?? ca.region;
+  // An ARN is all the CA needs; ids and Name tags are looked up as lkp ssh does.
+  const arn =
+    login.target.kind === 'arn'
+      ? login.target.arn
+      : (
+          await resolveTarget(
+            login.target,
+            ec2Lookup({
+              ...(region ? { region } : {}),
+              ...(ca.awsProfile ? { awsProfile: ca.awsProfile } : {}),
+              credentials: ca.credentials,
+            }),
+          )
+        ).arn;
+  const credentials = await ca.credentials();
+  const info = await fetchCaInfo(ca.transport);
+  const cert = await requestCertificate(ca.transport, info, credentials, {
     Kind: 'User',
     PublicKey: publicKey,
-    RemoteInstanceArn: opts.instance,
-    SshUsername: opts.user,
+    RemoteInstanceArn: arn,
+    SshUsername: user,
   });
   const certPath = `${opts.key.replace(/\.pub$/, '')}-cert.pub`;
   writeFileSync(certPath, `${cert.Certificate}\n`);

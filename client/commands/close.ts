@@ -7,24 +7,24 @@ import { Command } from 'commander';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface CloseOptions extends CaUrlOptions {
-  profile?: string;
   json?: boolean;
 }
 
 export const closeCommand = caUrlOption(
   new Command('close')
     .description('revoke the network leases the CA opened for you, now')
-    .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
     .option('--json', 'print the answer as JSON')
     .addHelpText(
       'after',
       `
 Example:
-  lkp close --ca https://abc.lambda-url.us-east-1.on.aws/`,
+  lkp close
+  lkp close --profile prod --json`,
     ),
-).action(async (opts: CloseOptions) => {
+).action(async (opts: CloseOptions, command: Command) => {
   const { closeLeases } = await import('../lib/leases.js');
-  const closed = await closeLeases(resolveCa(opts).target, opts.profile);
+  const ca = resolveCa(opts, command);
+  const closed = await closeLeases(ca.transport, ca.awsProfile);
   process.stdout.write(
     opts.json ? `${JSON.stringify({ Closed: closed })}\n` : `revoked ${closed} lease rule(s)\n`,
   );

@@ -3,13 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
+import { CliError } from '../errors.js';
 import { stsSdk } from '../lib/aws-sdk.js';
-import type { CallerIdentity, DoctorProbes } from '../lib/doctor.js';
-import { caUrlOption, type CaUrlOptions } from './shared.js';
+import type { CallerIdentity, DoctorProbes, StsTarget } from '../lib/doctor.js';
+import { caUrlOption, type CaUrlOptions, resolveCa, type ResolvedCa } from './shared.js';
 
 interface DoctorFlags extends CaUrlOptions {
   json?: boolean;
-  profile?: string;
   region?: string;
 }
 
@@ -18,14 +18,23 @@ export const doctorCommand = caUrlOption(
     .description(
       'check credentials, the CA, the clock and the local ssh setup; prints a fix for each problem',
     )
-    .option('--profile <name>', 'AWS profile (default: the AWS credential chain)')
-    .option('--region <region>', 'STS region for the identity check (default: AWS_REGION or us-east-1)')
+    .option(
+      '--region <region>',
+      "STS region when the CA cannot be asked (default: the CA's advertised STS region)",
+    )
     .option('--json', 'print the checks as JSON')
-    .addHelpText('after', '\nExit code 0 when no check fails (warnings allowed), 1 otherwise.'),
-).action(async (flags: DoctorFlags) => {
+    .addHelpText(
+      'after',
+      `
+The CA (--ca, else the lkp profile) is asked first: GetCallerIdentity then goes to the STS endpoint
+and region the CA advertises, with the profile's AWS profile, exactly as a login would.
+Exit code 0 when no check fails (warnings allowed), 1 otherwise.`,
+    ),
+).action(async (flags: DoctorFlags, command: Command) => {
   // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
   const { formatChecks, runDoctor } = await import('../lib/doctor.js');
-  const checks = await runDoctor(flags.ca ? { caUrl: flags.ca } : {}, systemProbes(flags));
+  const ca = caOrNothing(flags, command);
+  const checks = await runDoctor(ca ? { caWhere: ca.transport.where } : {}, systemProbes(flags, ca));
   const ok = checks.every((c) => c.status !== 'fail');
   process.stdout.write(
     flags.json ? `${JSON.stringify({ ok, checks }, null, 2)}\n` : `${formatChecks(checks)}\n`,
@@ -33,14 +42,33 @@ export const doctorCommand = caUrlOption(
   process.exitCode = ok ? 0 : 1;
 });
 
-function systemProbes(flags: DoctorFlags): DoctorProbes {
+/** Doctor runs without a CA too (it then says how to set one up). */
+function caOrNothing(flags: DoctorFlags, command: Command): ResolvedCa | undefined {
+  try {
+    return resolveCa(flags, command);
+  } catch (e) {
+    if (e instanceof CliError && e.message === 'no CA given') return undefined;
+    throw e;
+  }
+}
+
+function systemProbes(flags: DoctorFlags, ca: ResolvedCa | undefined): DoctorProbes {
   return {
-    callerIdentity: () => callerIdentity(flags),
-    caInfo: async (caUrl) => {
-      const { fetchCaInfo } = await import('../lib/certificates.js');
-      const info = await fetchCaInfo(caUrl);
-      return { keys: info.CaPublicKeys.length, serverId: info.ServerId };
-    },
+    callerIdentity: (sts) => callerIdentity(flags, ca, sts),
+    ...(ca
+      ? {
+          caInfo: async () => {
+            const { fetchCaInfo } = await import('../lib/certificates.js');
+            const info = await fetchCaInfo(ca.transport);
+            return {
+              keys: info.CaPublicKeys.length,
+              serverId: info.ServerId,
+              stsEndpoint: info.StsEndpoint,
+              stsRegion: info.StsRegion,
+            };
+          },
+        }
+      : {}),
     readFile: (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined),
     exists: existsSync,
     sshVersion: async () => (await promisify(execFile)('ssh', ['-V'])).stderr,
@@ -50,19 +78,38 @@ function systemProbes(flags: DoctorFlags): DoctorProbes {
   };
 }
 
-/** STS GetCallerIdentity, keeping the answer's Date header: AWS's clock, for the skew check. */
-async function callerIdentity(flags: DoctorFlags): Promise<CallerIdentity> {
-  const { resolveCredentials } = await import('../lib/credentials.js');
+/** STS GetCallerIdentity at the CA's STS, keeping the answer's Date header: AWS's clock, for the skew check. */
+async function callerIdentity(
+  flags: DoctorFlags,
+  ca: ResolvedCa | undefined,
+  sts: StsTarget | undefined,
+): Promise<CallerIdentity> {
+  const [{ resolveCredentials }, { ProbeError, stsFailure }] = await Promise.all([
+    import('../lib/credentials.js'),
+    import('../lib/doctor.js'),
+  ]);
+  let credentials;
+  try {
+    credentials = ca
+      ? await ca.credentials()
+      : await resolveCredentials(flags.awsProfile ? { profile: flags.awsProfile } : {});
+  } catch (e) {
+    throw new ProbeError(
+      e instanceof Error ? e.message : String(e),
+      'run `aws sso login` (or pass --aws-profile / set AWS_PROFILE), then `aws sts get-caller-identity`',
+    );
+  }
   // The SDK loads when the check runs, not whenever lkp starts (issue "Benchmarks", item 4).
   const { GetCallerIdentityCommand, STSClient } = stsSdk();
-  const credentials = await resolveCredentials(flags.profile ? { profile: flags.profile } : {});
-  const sts = new STSClient({
-    region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',
+  const region = sts?.region ?? flags.region ?? ca?.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const client = new STSClient({
+    region,
+    ...(sts ? { endpoint: sts.endpoint } : {}),
     credentials,
     maxAttempts: 1,
   });
   let date: Date | undefined;
-  sts.middlewareStack.add(
+  client.middlewareStack.add(
     (next) => async (args) => {
       const result = await next(args);
       const headers = (result.response as { headers?: Record<string, string> }).headers;
@@ -71,7 +118,14 @@ async function callerIdentity(flags: DoctorFlags): Promise<CallerIdentity> {
     },
     { step: 'deserialize', name: 'lkpDateHeader' },
   );
-  const answer = await sts.send(new GetCallerIdentityCommand({}));
+  let answer;
+  try {
+    answer = await client.send(new GetCallerIdentityCommand({}), {
+      abortSignal: AbortSignal.timeout(10_000),
+    });
+  } catch (e) {
+    throw stsFailure(e, sts?.endpoint ?? `https://sts.${region}.amazonaws.com`);
+  }
   if (!answer.Arn || !answer.Account) throw new Error('STS answered without an ARN');
   return {
     arn: answer.Arn,

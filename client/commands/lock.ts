@@ -10,7 +10,6 @@ import { CliError, EXIT } from '../errors.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface AdminOptions extends CaUrlOptions {
-  profile?: string;
   json?: boolean;
 }
 
@@ -25,11 +24,7 @@ interface LockOptions extends AdminOptions {
 }
 
 const adminOptions = (command: Command): Command =>
-  caUrlOption(
-    command
-      .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
-      .option('--json', 'print the answer as JSON'),
-  );
+  caUrlOption(command.option('--json', 'print the answer as JSON'));
 
 export const lockCommand = adminOptions(
   new Command('lock')
@@ -51,10 +46,11 @@ Examples:
   lkp lock --serial 1234567890123456789 --reason 'certificate leaked' --expires 1h
   lkp lock --instance i-0123456789abcdef0 --reason compromised --json`,
     ),
-).action(async (opts: LockOptions) => {
+).action(async (opts: LockOptions, command: Command) => {
   const spec = lockSpecOf(opts, Date.now());
   const { addLock } = await import('../lib/locks.js');
-  const lock = await addLock(resolveCa(opts).target, spec, opts.profile);
+  const ca = resolveCa(opts, command);
+  const lock = await addLock(ca.transport, spec, ca.awsProfile);
   process.stdout.write(
     opts.json ? `${JSON.stringify(lock)}\n` : `locked ${lock.Type} ${lock.Value} as ${lock.LockId}\n`,
   );
@@ -65,9 +61,10 @@ export const unlockCommand = adminOptions(
     .description('remove a lock (lkp locks lists them)')
     .argument('<lock-id>', 'the lock, lk-…')
     .addHelpText('after', '\nExample:\n  lkp unlock lk-0123456789abcdef'),
-).action(async (lockId: string, opts: AdminOptions) => {
+).action(async (lockId: string, opts: AdminOptions, command: Command) => {
   const { removeLock } = await import('../lib/locks.js');
-  const lock = await removeLock(resolveCa(opts).target, lockId, opts.profile);
+  const ca = resolveCa(opts, command);
+  const lock = await removeLock(ca.transport, lockId, ca.awsProfile);
   process.stdout.write(
     opts.json ? `${JSON.stringify(lock)}\n` : `unlocked ${lock.Type} ${lock.Value} (${lock.LockId})\n`,
   );
@@ -77,9 +74,10 @@ export const locksCommand = adminOptions(
   new Command('locks')
     .description('list the locks in force')
     .addHelpText('after', '\nExample:\n  lkp locks --json'),
-).action(async (opts: AdminOptions) => {
+).action(async (opts: AdminOptions, command: Command) => {
   const { formatLocks, listLocks } = await import('../lib/locks.js');
-  const locks = await listLocks(resolveCa(opts).target, opts.profile);
+  const ca = resolveCa(opts, command);
+  const locks = await listLocks(ca.transport, ca.awsProfile);
   process.stdout.write(opts.json ? `${JSON.stringify(locks)}\n` : formatLocks(locks));
 });
 

@@ -9,7 +9,6 @@ import { CliError, EXIT } from '../errors.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
 interface OpenOptions extends CaUrlOptions {
-  profile?: string;
   json?: boolean;
 }
 
@@ -28,7 +27,6 @@ export const openCommand = caUrlOption(
   new Command('open')
     .description("open the policy's security group to this machine's address, without keeping a certificate")
     .argument('<target>', '[user@]<instance ARN>; user defaults to ec2-user')
-    .option('--profile <name>', 'AWS profile for the identity proof (default: the AWS credential chain)')
     .option('--json', 'print the lease as JSON')
     .addHelpText(
       'after',
@@ -38,17 +36,16 @@ takes the address from the connection, so call it through its Function URL. \`lk
 same on its own whenever the policy asks for a lease.
 
 Example:
-  lkp open --ca "$LKP_CA_URL" ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0`,
+  lkp open ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0`,
     ),
-).action(async (target: string, opts: OpenOptions) => {
+).action(async (target: string, opts: OpenOptions, command: Command) => {
   // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
-  const [{ fetchCaInfo, requestCertificate }, { resolveCredentials }, { generateEd25519 }] =
-    await Promise.all([
-      import('../lib/certificates.js'),
-      import('../lib/credentials.js'),
-      import('../lib/keys.js'),
-    ]);
-  const ca = resolveCa(opts).target;
+  const [{ fetchCaInfo, requestCertificate }, { generateEd25519 }] = await Promise.all([
+    import('../lib/certificates.js'),
+    import('../lib/keys.js'),
+  ]);
+  const resolved = resolveCa(opts, command);
+  const ca = resolved.transport;
   const [, user = 'ec2-user', instanceArn] = TARGET.exec(target) ?? [];
   if (instanceArn === undefined)
     throw new CliError(
@@ -56,7 +53,7 @@ Example:
       EXIT.usage,
       'for example ec2-user@arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0',
     );
-  const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
+  const credentials = await resolved.credentials();
   const info = await fetchCaInfo(ca);
   const answer = await requestCertificate(ca, info, credentials, {
     Kind: 'User',

@@ -16,9 +16,10 @@ import {
 } from '../lib/config.js';
 import { checkHostPattern } from '../lib/ssh-config.js';
 import { checkUser } from '../lib/targets.js';
+import { profileOptions } from './shared.js';
 
 interface SetupOptions {
-  profileName: string;
+  profile?: string;
   url?: string;
   iam?: boolean;
   function?: string;
@@ -34,46 +35,41 @@ interface SetupOptions {
   json?: boolean;
 }
 
-export const setupCommand = new Command('setup')
-  .description(
-    'set up lkp for a CA: after this, plain ssh, scp, rsync and git reach instances by id, ARN or Name tag',
-  )
-  .option(
-    '--profile-name <name>',
-    'name of this CA profile (several CAs or accounts can be set up)',
-    DEFAULT_PROFILE,
-  )
-  .option('--url <url>', 'the CA URL: a Function URL or `lkp-ca serve`')
-  .option('--iam', 'sign requests to the Function URL with SigV4 (Function URL AuthType AWS_IAM)')
-  .option('--function <name>', 'the CA Lambda function name or ARN (reached with lambda:InvokeFunction)')
-  .option('--region <region>', 'region of the CA function, and of instance lookups by id or Name tag')
-  .option('--aws-profile <name>', 'AWS profile for credentials (default: the AWS credential chain)')
-  .addOption(
-    new Option(
-      '--host-pattern <pattern>',
-      'more ssh host patterns to treat as lkp targets, e.g. "web-*" (repeatable)',
+export const setupCommand = profileOptions(
+  new Command('setup')
+    .description(
+      'set up lkp for a CA: after this, plain ssh, scp, rsync and git reach instances by id, ARN or Name tag',
     )
-      .default([])
-      .argParser((value: string, previous: string[]) => [...previous, value]),
-  )
-  .option('--default-user <name>', 'login when none is given', DEFAULT_USER)
-  .addOption(
-    new Option(
-      '--reach <mode>',
-      'auto: through an EC2 Instance Connect Endpoint when an instance has no address you can reach; eice: always; direct: never (default auto)',
-    ).choices(REACH_MODES),
-  )
-  .option('--make-default', 'make this profile the default one (the first profile always is)')
-  .option(
-    '--refresh-ca',
-    "fetch the profile's CA keys again, show them and trust them (after a CA key rotation); nothing else changes",
-  )
-  .option('--uninstall', 'remove what lkp setup added (all profiles, or just --profile-name when given)')
-  .option('--purge', 'with --uninstall: remove the keys too')
-  .option('--json', 'print what was done as JSON')
-  .addHelpText(
-    'after',
-    `
+    .option('--url <url>', 'the CA URL: a Function URL or `lkp-ca serve`')
+    .option('--iam', 'sign requests to the Function URL with SigV4 (Function URL AuthType AWS_IAM)')
+    .option('--function <name>', 'the CA Lambda function name or ARN (reached with lambda:InvokeFunction)')
+    .option('--region <region>', 'region of the CA function, and of instance lookups by id or Name tag')
+    .addOption(
+      new Option(
+        '--host-pattern <pattern>',
+        'more ssh host patterns to treat as lkp targets, e.g. "web-*" (repeatable)',
+      )
+        .default([])
+        .argParser((value: string, previous: string[]) => [...previous, value]),
+    )
+    .option('--default-user <name>', 'login when none is given', DEFAULT_USER)
+    .addOption(
+      new Option(
+        '--reach <mode>',
+        'auto: through an EC2 Instance Connect Endpoint when an instance has no address you can reach; eice: always; direct: never (default auto)',
+      ).choices(REACH_MODES),
+    )
+    .option('--make-default', 'make this profile the default one (the first profile always is)')
+    .option(
+      '--refresh-ca',
+      "fetch the profile's CA keys again, show them and trust them (after a CA key rotation); nothing else changes",
+    )
+    .option('--uninstall', 'remove what lkp setup added (all profiles, or just --profile when given)')
+    .option('--purge', 'with --uninstall: remove the keys too')
+    .option('--json', 'print what was done as JSON')
+    .addHelpText(
+      'after',
+      `
 Writes ~/.lkp/config, ~/.lkp/known_hosts.d/<profile> (@cert-authority lines for this
 profile's CA keys, used for this profile's hosts only; the keys and their fingerprints are
 printed), ~/.lkp/ssh_config, and one "Include" line at the top of ~/.ssh/config (a backup of the
@@ -82,93 +78,92 @@ original is kept once as ~/.ssh/config.lkp-backup). Running it again is safe.
 Examples:
   lkp setup --url https://abc123.lambda-url.us-east-1.on.aws/
   lkp setup --function lkp-ca --region eu-west-1 --aws-profile work
-  lkp setup --profile-name prod --url https://… --iam --host-pattern 'prod-*'
-  lkp setup --profile-name prod --refresh-ca   # after the CA published a new key
+  lkp setup --profile prod --url https://… --iam --host-pattern 'prod-*'
+  lkp setup --profile prod --refresh-ca   # after the CA published a new key
   lkp setup --function lkp-ca --region eu-west-1 --reach eice   # private subnets (docs/eice.md)
   ssh ec2-user@i-0123456789abcdef0        # then: plain ssh, scp, rsync, git
   lkp setup --uninstall`,
-  )
-  .action(async (opts: SetupOptions, command: Command) => {
-    // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
-    const [
-      { fetchCaInfo },
-      { resolveCredentials },
-      { installProfile, uninstall },
-      { checkCaPublicKeys, fingerprintOfLine, untrustedKeys },
-    ] = await Promise.all([
-      import('../lib/certificates.js'),
-      import('../lib/credentials.js'),
-      import('../lib/install.js'),
-      import('../lib/ca-keys.js'),
-    ]);
-    const paths = lkpPaths();
-    const name = checkProfileName(opts.profileName);
-    const lkpCommand = [process.execPath, realpathSync(process.argv[1] ?? '')];
-    if (opts.uninstall) {
-      const explicit = command.getOptionValueSource('profileName') === 'cli';
-      const removed = uninstall(paths, {
-        ...(explicit ? { profile: name } : {}),
-        purge: opts.purge ?? false,
-        lkpCommand,
-      });
-      report(
-        opts,
-        { removed },
-        removed.length ? `removed:\n${removed.map((r) => `  ${r}`).join('\n')}` : 'nothing to remove',
-      );
-      return;
-    }
-    // Checked before anything is asked or written.
-    const patterns = opts.hostPattern.map(checkHostPattern);
-    const before = readConfig(paths).profiles[name];
-    const settings = opts.refreshCa ? storedSettings(opts, name, before) : await settingsFrom(opts, patterns);
-    const transport = caTransport(settings.ca, {
-      ...(settings.awsProfile ? { awsProfile: settings.awsProfile } : {}),
-      credentials: () => resolveCredentials(settings.awsProfile ? { profile: settings.awsProfile } : {}),
+    ),
+  'name of this lkp profile (one per CA or account; default: "default")',
+).action(async (opts: SetupOptions) => {
+  // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
+  const [
+    { fetchCaInfo },
+    { resolveCredentials },
+    { installProfile, uninstall },
+    { checkCaPublicKeys, fingerprintOfLine, untrustedKeys },
+  ] = await Promise.all([
+    import('../lib/certificates.js'),
+    import('../lib/credentials.js'),
+    import('../lib/install.js'),
+    import('../lib/ca-keys.js'),
+  ]);
+  const paths = lkpPaths();
+  const name = checkProfileName(opts.profile ?? DEFAULT_PROFILE);
+  const lkpCommand = [process.execPath, realpathSync(process.argv[1] ?? '')];
+  if (opts.uninstall) {
+    const explicit = opts.profile !== undefined;
+    const removed = uninstall(paths, {
+      ...(explicit ? { profile: name } : {}),
+      purge: opts.purge ?? false,
+      lkpCommand,
     });
-    const info = await fetchCaInfo(transport);
-    // Network input: every value must be one public key before any of it is written.
-    const caKeys = checkCaPublicKeys(info.CaPublicKeys, transport.where);
-    const added = untrustedKeys(caKeys, before?.caPublicKeys ?? []);
-    const dropped = (before?.caPublicKeys ?? []).filter(
-      (line) => !caKeys.some((k) => k.fingerprint === fingerprintOfLine(line)),
-    );
-    const result = installProfile(
-      paths,
-      name,
-      { ...settings, caPublicKeys: caKeys.map((k) => k.line) },
-      { makeDefault: opts.makeDefault ?? false, lkpCommand },
-    );
-    const knownHosts = paths.knownHosts(name);
     report(
       opts,
-      {
-        profile: name,
-        default: result.config.default,
-        ca: transport.where,
-        serverId: info.ServerId,
-        caPublicKeys: caKeys.map((k) => ({
-          key: k.line,
-          fingerprint: k.fingerprint,
-          new: added.includes(k),
-        })),
-        files: [paths.config, knownHosts, paths.sshConfig, paths.userSshConfig],
-      },
-      [
-        `lkp profile "${name}" uses the CA at ${transport.where} (${info.ServerId})`,
-        `trusted for this profile's hosts only: ${caKeys.length} CA key(s)`,
-        ...caKeys.map((k) => `  ${k.fingerprint}  ${k.line}${added.includes(k) && before ? '  (new)' : ''}`),
-        ...(dropped.length
-          ? [`no longer trusted: ${dropped.length} CA key(s) the CA stopped publishing`]
-          : []),
-        `wrote ${paths.config}, ${knownHosts}, ${paths.sshConfig}`,
-        result.includeAdded
-          ? `added an Include line at the top of ${paths.userSshConfig}`
-          : `${paths.userSshConfig} already includes lkp`,
-        `try: ssh ${settings.defaultUser}@i-0123456789abcdef0   (or lkp ssh <Name tag>)`,
-      ].join('\n'),
+      { removed },
+      removed.length ? `removed:\n${removed.map((r) => `  ${r}`).join('\n')}` : 'nothing to remove',
     );
+    return;
+  }
+  // Checked before anything is asked or written.
+  const patterns = opts.hostPattern.map(checkHostPattern);
+  const before = readConfig(paths).profiles[name];
+  const settings = opts.refreshCa ? storedSettings(opts, name, before) : await settingsFrom(opts, patterns);
+  const transport = caTransport(settings.ca, {
+    ...(settings.awsProfile ? { awsProfile: settings.awsProfile } : {}),
+    credentials: () => resolveCredentials(settings.awsProfile ? { profile: settings.awsProfile } : {}),
   });
+  const info = await fetchCaInfo(transport);
+  // Network input: every value must be one public key before any of it is written.
+  const caKeys = checkCaPublicKeys(info.CaPublicKeys, transport.where);
+  const added = untrustedKeys(caKeys, before?.caPublicKeys ?? []);
+  const dropped = (before?.caPublicKeys ?? []).filter(
+    (line) => !caKeys.some((k) => k.fingerprint === fingerprintOfLine(line)),
+  );
+  const result = installProfile(
+    paths,
+    name,
+    { ...settings, caPublicKeys: caKeys.map((k) => k.line) },
+    { makeDefault: opts.makeDefault ?? false, lkpCommand },
+  );
+  const knownHosts = paths.knownHosts(name);
+  report(
+    opts,
+    {
+      profile: name,
+      default: result.config.default,
+      ca: transport.where,
+      serverId: info.ServerId,
+      caPublicKeys: caKeys.map((k) => ({
+        key: k.line,
+        fingerprint: k.fingerprint,
+        new: added.includes(k),
+      })),
+      files: [paths.config, knownHosts, paths.sshConfig, paths.userSshConfig],
+    },
+    [
+      `lkp profile "${name}" uses the CA at ${transport.where} (${info.ServerId})`,
+      `trusted for this profile's hosts only: ${caKeys.length} CA key(s)`,
+      ...caKeys.map((k) => `  ${k.fingerprint}  ${k.line}${added.includes(k) && before ? '  (new)' : ''}`),
+      ...(dropped.length ? [`no longer trusted: ${dropped.length} CA key(s) the CA stopped publishing`] : []),
+      `wrote ${paths.config}, ${knownHosts}, ${paths.sshConfig}`,
+      result.includeAdded
+        ? `added an Include line at the top of ${paths.userSshConfig}`
+        : `${paths.userSshConfig} already includes lkp`,
+      `try: ssh ${settings.defaultUser}@i-0123456789abcdef0   (or lkp ssh <Name tag>)`,
+    ].join('\n'),
+  );
+});
 
 type Settings = Omit<CaProfile, 'caPublicKeys'>;
 
@@ -189,7 +184,7 @@ function storedSettings(opts: SetupOptions, name: string, profile: CaProfile | u
     throw new CliError(
       `no lkp profile named "${name}" to refresh`,
       EXIT.usage,
-      'run `lkp setup --profile-name <name> --url <CA URL>` first',
+      'run `lkp setup --profile <name> --url <CA URL>` first',
     );
   if (
     opts.url ||

@@ -2,9 +2,10 @@ import { Command } from 'commander';
 import { toCliError } from '../errors.js';
 import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
 import { parseTarget } from '../lib/targets.js';
+import { profileOptions } from './shared.js';
 
 interface SshMatchOptions {
-  profileName?: string;
+  profile?: string;
 }
 
 /**
@@ -12,19 +13,18 @@ interface SshMatchOptions {
  * a usable certificate and the per-target config exist, and answers 0 (lkp handles this host) or
  * 1 (it does not: ssh goes on as if lkp were not there). Silent on success, one line on failure.
  */
-export const sshMatchCommand = new Command('ssh-match')
+export const sshMatchCommand = profileOptions(new Command('ssh-match'))
   .description('(used by ~/.lkp/ssh_config) prepare a login for plain ssh; exit 0 to match, 1 not to')
   .argument('<host>', 'the host as typed (ssh %h)')
   .argument('<user>', 'the login (ssh %r)')
-  .option('--profile-name <name>', 'the lkp profile (CA) to use')
   .addHelpText(
     'after',
     `
 ssh runs this itself, from the Match block that \`lkp setup\` writes:
-  Match host "i-*,arn:aws*:ec2:*,…" user "*,!*'*" exec "lkp ssh-match --profile-name default '%h' '%r'"
+  Match host "i-*,arn:aws*:ec2:*,…" user "*,!*'*" exec "lkp ssh-match --profile default '%h' '%r'"
 
 Example (what ssh does for \`ssh ec2-user@i-0123456789abcdef0\`):
-  lkp ssh-match --profile-name default i-0123456789abcdef0 ec2-user; echo $?`,
+  lkp ssh-match --profile default i-0123456789abcdef0 ec2-user; echo $?`,
   )
   .action(async (host: string, user: string, opts: SshMatchOptions) => {
     process.exit(await sshMatch(host, user, opts));
@@ -36,7 +36,7 @@ async function sshMatch(host: string, user: string, opts: SshMatchOptions): Prom
   const paths = lkpPaths();
   let ctx;
   try {
-    const { name, profile } = pickProfile(readConfig(paths), opts.profileName);
+    const { name, profile } = pickProfile(readConfig(paths), opts.profile);
     ctx = loginContext(paths, name, profile, { quiet: true });
     await prepareLogin(ctx, host, user);
     return 0;

@@ -4,21 +4,24 @@ import { CliError, EXIT } from '../errors.js';
 import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
 import type { PreparedLogin } from '../lib/login.js';
 import { checkUser, parseLogin } from '../lib/targets.js';
+import { profileOptions, withRenameHint } from './shared.js';
 
 interface SshOptions {
   user?: string;
-  profileName?: string;
+  profile?: string;
+  awsProfile?: string;
+  region?: string;
   voucher: string[];
   dryRun?: boolean;
   json?: boolean;
 }
 
-export const sshCommand = new Command('ssh')
+export const sshCommand = profileOptions(new Command('ssh'))
   .description('log in to an instance by id, ARN or Name tag with a fresh short-lived certificate')
   .argument('<target>', '[user@]<instance id | instance ARN | Name tag>')
   .argument('[ssh-args...]', 'after --: options and a remote command for ssh')
   .option('--user <name>', 'the login (default: user@ in the target, else the profile default, ec2-user)')
-  .option('--profile-name <name>', 'the lkp profile (CA) to use (default: the default profile)')
+  .option('--region <region>', "region of instance lookups by id or Name tag (default: the profile's)")
   .addOption(
     new Option('--voucher <token>', 'a voucher from `lkp vouch` for the access policy (repeatable)')
       .default([])
@@ -46,7 +49,13 @@ Examples:
     // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
     const { loginContext, prepareLogin } = await import('../lib/login.js');
     const paths = lkpPaths();
-    const { name, profile } = pickProfile(readConfig(paths), opts.profileName);
+    const picked = withRenameHint(() => pickProfile(readConfig(paths), opts.profile), opts.profile);
+    const { name } = picked;
+    const profile = {
+      ...picked.profile,
+      ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+    };
     const login = parseLogin(targetText);
     const user = checkUser(opts.user ?? login.user ?? profile.defaultUser);
     const ctx = loginContext(paths, name, profile, { quiet: opts.json === true });

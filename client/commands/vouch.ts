@@ -8,7 +8,6 @@ import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 interface VouchOptions extends CaUrlOptions {
   for: string;
   context: string;
-  profile?: string;
 }
 
 export const vouchCommand = caUrlOption(
@@ -16,7 +15,6 @@ export const vouchCommand = caUrlOption(
     .description('vouch for someone: print a voucher token they pass to the CA with their request')
     .requiredOption('--for <vouchee>', 'whom you vouch for: their IAM user name, role session name or ARN')
     .requiredOption('--context <context>', 'what for: the instance ARN, or free text such as a ticket id')
-    .option('--profile <name>', 'AWS profile to sign with (default: the AWS credential chain)')
     .addHelpText(
       'after',
       `
@@ -26,20 +24,19 @@ The CA accepts it for a short time (LKP_VOUCHER_MAX_AGE, 15 minutes by default).
 session token (never your secret key), so give it only to the person you vouch for.
 
 Example:
-  lkp vouch --ca "$LKP_CA_URL" --for alice --context arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0
+  lkp vouch --for alice --context arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0
   # alice then runs:
   lkp ssh i-0123456789abcdef0 --voucher lkpv1.eyJNZXRob2QiOi…`,
     ),
-).action(async (opts: VouchOptions) => {
+).action(async (opts: VouchOptions, command: Command) => {
   // Loaded when the command runs, not whenever lkp starts (issue "Benchmarks", item 4).
-  const [{ fetchCaInfo }, { resolveCredentials }, { buildVoucher }] = await Promise.all([
+  const [{ fetchCaInfo }, { buildVoucher }] = await Promise.all([
     import('../lib/certificates.js'),
-    import('../lib/credentials.js'),
     import('../lib/voucher.js'),
   ]);
-  const ca = resolveCa(opts).target;
-  const credentials = await resolveCredentials(opts.profile ? { profile: opts.profile } : {});
-  const info = await fetchCaInfo(ca);
+  const ca = resolveCa(opts, command);
+  const credentials = await ca.credentials();
+  const info = await fetchCaInfo(ca.transport);
   const token = buildVoucher({
     stsEndpoint: info.StsEndpoint,
     region: info.StsRegion,

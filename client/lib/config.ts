@@ -116,7 +116,7 @@ export function pickProfile(config: LkpConfig, name?: string): { name: string; p
       chosen === undefined ? 'lkp is not set up yet' : `no lkp profile named "${chosen}"`,
       EXIT.usage,
       known.length > 0
-        ? `known profiles: ${known.join(', ')}; or run \`lkp setup --profile-name ${chosen ?? DEFAULT_PROFILE} --url <CA URL>\``
+        ? `known profiles: ${known.join(', ')}; or run \`lkp setup --profile ${chosen ?? DEFAULT_PROFILE} --url <CA URL>\``
         : 'run `lkp setup --url <CA URL>` (or `--function <name> --region <region>`) first',
     );
   }

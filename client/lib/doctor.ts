@@ -20,11 +20,35 @@ export interface CallerIdentity {
   date?: Date;
 }
 
+/** What Info tells doctor: the CA, and the STS endpoint and region its proofs go to. */
+export interface CaSummary {
+  keys: number;
+  serverId: string;
+  stsEndpoint: string;
+  stsRegion: string;
+}
+
+/** Where GetCallerIdentity goes: the CA's advertised STS endpoint, when the CA answered. */
+export interface StsTarget {
+  endpoint: string;
+  region: string;
+}
+
+/** A failed probe that knows the fix (the real cause, not a generic hint). */
+export class ProbeError extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface DoctorProbes {
-  /** Resolves credentials from the chain and asks STS GetCallerIdentity. */
-  callerIdentity(): Promise<CallerIdentity>;
-  /** Kind: Info. */
-  caInfo(caUrl: string): Promise<{ keys: number; serverId: string }>;
+  /** Resolves credentials and asks STS GetCallerIdentity (at `sts` when given, else the SDK's default). */
+  callerIdentity(sts: StsTarget | undefined): Promise<CallerIdentity>;
+  /** Kind: Info; absent when no CA is known (no --ca and no lkp profile). */
+  caInfo?: () => Promise<CaSummary>;
   /** The file's text, or undefined when it does not exist. */
   readFile(path: string): string | undefined;
   exists(path: string): boolean;
@@ -39,12 +63,14 @@ const MIN_SSH_VERSION = [8, 2] as const;
 const WARN_SKEW_SECONDS = 60;
 const DEFAULT_MAX_SKEW_SECONDS = 300;
 
-export async function runDoctor(opts: { caUrl?: string }, p: DoctorProbes): Promise<Check[]> {
-  const identity = await settle(p.callerIdentity());
-  const ca = opts.caUrl ? await settle(p.caInfo(opts.caUrl)) : undefined;
+/** `caWhere` names the CA in messages (its URL or `lambda:<function>`); the CA is asked first, for its STS. */
+export async function runDoctor(opts: { caWhere?: string }, p: DoctorProbes): Promise<Check[]> {
+  const ca = p.caInfo ? await settle(p.caInfo()) : undefined;
+  const sts = ca?.ok ? { endpoint: ca.value.stsEndpoint, region: ca.value.stsRegion } : undefined;
+  const identity = await settle(p.callerIdentity(sts));
   return [
-    credentialsCheck(identity),
-    caCheck(opts.caUrl, ca),
+    credentialsCheck(identity, sts),
+    caCheck(opts.caWhere, ca),
     clockCheck(identity.ok ? identity.value.date : undefined, p),
     ...lkpFilesChecks(p),
     agentCheck(p),
@@ -52,49 +78,114 @@ export async function runDoctor(opts: { caUrl?: string }, p: DoctorProbes): Prom
   ];
 }
 
-export type Settled<T> = { ok: true; value: T } | { ok: false; error: string };
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: string; fix?: string };
 
 async function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   try {
     return { ok: true, value: await promise };
   } catch (e) {
-    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    return {
+      ok: false,
+      error: e instanceof Error ? e.message : String(e),
+      ...(e instanceof ProbeError ? { fix: e.fix } : {}),
+    };
+  }
+}
+
+const LOOPBACK = /^(127\.|localhost$|\[?::1\]?$)/;
+
+/**
+ * Why GetCallerIdentity failed, and the fix for that cause: a loopback stand-in that refused is
+ * not solved by `aws sso login`.
+ */
+export function stsFailure(e: unknown, endpoint: string): ProbeError {
+  const name = e instanceof Error ? e.name : 'Error';
+  const code = networkCode(e);
+  const local = LOOPBACK.test(hostOf(endpoint));
+  if (code !== undefined)
+    return new ProbeError(
+      `could not reach STS at ${endpoint} (${code})`,
+      local
+        ? 'the CA advertises a local STS stand-in: is the local stack (`npm start -- --keep-running`) still running?'
+        : `check that this machine reaches ${endpoint} (network, proxy, DNS)`,
+    );
+  if (/^ExpiredToken/.test(name))
+    return new ProbeError(
+      `STS at ${endpoint}: your session has expired (${name})`,
+      'renew it: `aws sso login` (or your credential tool)',
+    );
+  if (
+    /InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|IncompleteSignature|AccessDenied/.test(
+      name,
+    )
+  )
+    return new ProbeError(
+      `STS at ${endpoint} refused your credentials (${name})`,
+      local
+        ? 'the local stack accepts only its own test credentials: use the export lines `npm start -- --keep-running` prints'
+        : 'check AWS_PROFILE / --aws-profile and AWS_ACCESS_KEY_ID; `aws sts get-caller-identity` shows the same error',
+    );
+  return new ProbeError(
+    `STS at ${endpoint} answered ${name}: ${e instanceof Error ? e.message : String(e)}`,
+    '`aws sts get-caller-identity` with the same profile shows whether AWS agrees',
+  );
+}
+
+function networkCode(e: unknown): string | undefined {
+  const codeOf = (x: unknown) => {
+    const c = (x as { code?: unknown } | null)?.code;
+    return typeof c === 'string' && /^E[A-Z]+$/.test(c) ? c : undefined;
+  };
+  return (
+    codeOf(e) ??
+    codeOf((e as { cause?: unknown } | null)?.cause) ??
+    codeOf((e as { errors?: unknown[] } | null)?.errors?.[0])
+  );
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
   }
 }
 
 /** The CA's allowed accounts are its admin's secret; the best we can do is say who we are. */
-export function credentialsCheck(identity: Settled<CallerIdentity>): Check {
+export function credentialsCheck(identity: Settled<CallerIdentity>, sts?: StsTarget): Check {
   if (!identity.ok)
     return {
       name: 'aws credentials',
       status: 'fail',
       detail: identity.error,
-      fix: 'run `aws sso login` (or set AWS_PROFILE), then `aws sts get-caller-identity`',
+      fix: identity.fix ?? 'run `aws sso login` (or set AWS_PROFILE), then `aws sts get-caller-identity`',
     };
   return {
     name: 'aws credentials',
     status: 'ok',
-    detail: `you are ${identity.value.arn} (account ${identity.value.account}); the CA must allow account ${identity.value.account}`,
+    detail: `you are ${identity.value.arn} (account ${identity.value.account}${sts ? `, asked at the CA's STS ${sts.endpoint} in ${sts.region}` : ''}); the CA must allow account ${identity.value.account}`,
   };
 }
 
-export function caCheck(
-  caUrl: string | undefined,
-  ca: Settled<{ keys: number; serverId: string }> | undefined,
-): Check {
-  if (caUrl === undefined || ca === undefined)
-    return { name: 'ca', status: 'warn', detail: 'no CA given', fix: 'pass --ca <url> or set LKP_CA_URL' };
+export function caCheck(caWhere: string | undefined, ca: Settled<CaSummary> | undefined): Check {
+  if (caWhere === undefined || ca === undefined)
+    return {
+      name: 'ca',
+      status: 'warn',
+      detail: 'no CA given and no lkp profile',
+      fix: 'run `lkp setup --url <CA URL>`, or pass --ca <url>',
+    };
   if (!ca.ok)
     return {
       name: 'ca',
       status: 'fail',
       detail: ca.error,
-      fix: `check the URL ${caUrl} and that the CA is deployed`,
+      fix: ca.fix ?? `check ${caWhere} and that the CA is deployed`,
     };
   return {
     name: 'ca',
     status: 'ok',
-    detail: `${caUrl} answers as ${ca.value.serverId} with ${ca.value.keys} CA key(s)`,
+    detail: `${caWhere} answers as ${ca.value.serverId} with ${ca.value.keys} CA key(s); proofs go to STS ${ca.value.stsEndpoint} (${ca.value.stsRegion})`,
   };
 }
 

@@ -255,7 +255,7 @@ function warnUntrustedCaKeys(ctx: LoginContext, caKeys: unknown): void {
   if (unknown.length > 0)
     process.stderr.write(
       `lkp: the CA answered with CA keys profile "${ctx.profileName}" does not trust (${unknown.join(', ')}); ` +
-        `they were not trusted. To review and trust them: lkp setup --profile-name ${ctx.profileName} --refresh-ca\n`,
+        `they were not trusted. To review and trust them: lkp setup --profile ${ctx.profileName} --refresh-ca\n`,
     );
 }
 

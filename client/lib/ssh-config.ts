@@ -113,7 +113,7 @@ export function lkpSshConfig(opts: {
       // A login given on the command line (user@, -l) wins: ssh applies it before any config.
       `Match host "${hosts}"`,
       `  User ${profile.defaultUser}`,
-      `Match host "${hosts}" user "*,!*'*" exec "${lkp} ssh-match --profile-name ${name} '%h' '%r'"`,
+      `Match host "${hosts}" user "*,!*'*" exec "${lkp} ssh-match --profile ${name} '%h' '%r'"`,
       `Match all`,
       `Include ${quote(`${opts.paths.targets(name)}/*.conf`)}`,
     ].join('\n');

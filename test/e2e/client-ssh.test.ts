@@ -245,7 +245,7 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
       try {
         const setupDev = await lkp(
           'setup',
-          '--profile-name',
+          '--profile',
           'dev',
           '--url',
           dev.caUrl,
@@ -266,14 +266,14 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
         expect(forged.code).not.toBe(0);
         expect(forged.stderr).toMatch(/Host key verification failed/);
         // The explicit way to trust a CA's keys again shows them with their fingerprints.
-        const refresh = await lkp('setup', '--profile-name', 'dev', '--refresh-ca');
+        const refresh = await lkp('setup', '--profile', 'dev', '--refresh-ca');
         expect(refresh.code).toBe(0);
         expect(refresh.stdout).toMatch(/^ {2}SHA256:\S{43} {2}ecdsa-sha2-nistp256 AAAA/m);
-        const changed = await lkp('setup', '--profile-name', 'dev', '--refresh-ca', '--host-pattern', 'x-*');
+        const changed = await lkp('setup', '--profile', 'dev', '--refresh-ca', '--host-pattern', 'x-*');
         expect(changed.stderr).toContain('--refresh-ca keeps the profile as it is');
       } finally {
         await impostor.sshd.close();
-        await lkp('setup', '--uninstall', '--profile-name', 'dev');
+        await lkp('setup', '--uninstall', '--profile', 'dev');
       }
     } finally {
       await dev.close();

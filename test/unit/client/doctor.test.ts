@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { doctorCommand } from '../../../client/commands/doctor.js';
-import { runDoctor, formatChecks, type Check, type DoctorProbes } from '../../../client/lib/doctor.js';
+import {
+  runDoctor,
+  formatChecks,
+  stsFailure,
+  type Check,
+  type DoctorProbes,
+} from '../../../client/lib/doctor.js';
 import { startStsStandin } from '../../../src/local/sts-standin.js';
 
 const NOW = new Date('2025-01-02T03:04:05Z');
@@ -18,7 +24,12 @@ function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
       account: '111122223333',
       date: new Date(NOW.getTime() - 2000),
     }),
-    caInfo: async () => ({ keys: 1, serverId: 'lkp-prod' }),
+    caInfo: async () => ({
+      keys: 1,
+      serverId: 'lkp-prod',
+      stsEndpoint: 'https://sts.eu-west-1.amazonaws.com',
+      stsRegion: 'eu-west-1',
+    }),
     readFile: (path) => files[path],
     exists: (path) => path in files,
     sshVersion: async () => 'OpenSSH_9.6p1 Ubuntu-3ubuntu13, OpenSSL 3.0.13 30 Jan 2024\n',
@@ -33,7 +44,7 @@ const byName = (checks: Check[], name: string) => checks.find((c) => c.name === 
 
 describe('runDoctor', () => {
   it('is all ok on a healthy setup, naming who you are', async () => {
-    const checks = await runDoctor({ caUrl: 'https://ca.example/' }, probes());
+    const checks = await runDoctor({ caWhere: 'https://ca.example/' }, probes());
     expect(checks.map((c) => c.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
     expect(byName(checks, 'aws credentials')?.detail).toContain('account 111122223333');
     expect(byName(checks, 'clock')?.detail).toBe('local clock is 2 s ahead of AWS');
@@ -54,7 +65,7 @@ describe('runDoctor', () => {
 
   it('fails when the CA cannot be reached', async () => {
     const checks = await runDoctor(
-      { caUrl: 'https://ca.example/' },
+      { caWhere: 'https://ca.example/' },
       probes({ caInfo: () => Promise.reject(new Error('could not reach the CA')) }),
     );
     expect(byName(checks, 'ca')).toMatchObject({ status: 'fail', detail: 'could not reach the CA' });
@@ -154,5 +165,37 @@ describe('lkp doctor', () => {
       process.exitCode = 0;
       await sts.close();
     }
+  });
+});
+
+describe('stsFailure names the real cause', () => {
+  it('a loopback stand-in that refused is not an `aws sso login` problem', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+    const failure = stsFailure(refused, 'http://127.0.0.1:4566');
+    expect(failure.message).toBe('could not reach STS at http://127.0.0.1:4566 (ECONNREFUSED)');
+    expect(failure.fix).toMatch(/local stack/);
+    expect(failure.fix).not.toMatch(/sso/);
+  });
+
+  it('names an unknown host, expired sessions and refused credentials', () => {
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND sts.example'), { code: 'ENOTFOUND' });
+    expect(stsFailure(dns, 'https://sts.us-east-1.amazonaws.com').fix).toMatch(/network, proxy, DNS/);
+    const expired = Object.assign(new Error('expired'), { name: 'ExpiredTokenException' });
+    expect(stsFailure(expired, 'https://sts.us-east-1.amazonaws.com').fix).toMatch(/aws sso login/);
+    const bad = Object.assign(new Error('bad'), { name: 'InvalidClientTokenId' });
+    expect(stsFailure(bad, 'http://127.0.0.1:4566').fix).toMatch(/export lines/);
+  });
+
+  it('reaches runDoctor as the fix of the credentials check', async () => {
+    const checks = await runDoctor(
+      {},
+      probes({
+        callerIdentity: () =>
+          Promise.reject(
+            stsFailure(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), 'http://127.0.0.1:9'),
+          ),
+      }),
+    );
+    expect(byName(checks, 'aws credentials')?.fix).toMatch(/local stack/);
   });
 });

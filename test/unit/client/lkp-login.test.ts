@@ -164,7 +164,7 @@ describe('prepareLogin', () => {
       spy.mockRestore();
     }
     expect(written.join('')).toMatch(
-      /does not trust .*they were not trusted.*lkp setup --profile-name main --refresh-ca/,
+      /does not trust .*they were not trusted.*lkp setup --profile main --refresh-ca/,
     );
     expect(existsSync(ctx.paths.knownHosts('main'))).toBe(false);
     expect(existsSync(ctx.paths.legacyKnownHosts)).toBe(false);

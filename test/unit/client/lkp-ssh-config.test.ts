@@ -80,9 +80,7 @@ describe('ssh configuration written by lkp setup', () => {
       lkpCommand: ['/usr/bin/node', '/opt/lkp/cli.js'],
     });
     expect(text).toContain(`Match host "i-*,arn:aws*:ec2:*,web-*,!*'*"\n  User ec2-user`);
-    expect(text).toContain(
-      `exec "'/usr/bin/node' '/opt/lkp/cli.js' ssh-match --profile-name main '%h' '%r'"`,
-    );
+    expect(text).toContain(`exec "'/usr/bin/node' '/opt/lkp/cli.js' ssh-match --profile main '%h' '%r'"`);
     expect(text).toContain(`Include ${paths.targets('main')}/*.conf`);
     mkdirSync(paths.dir, { recursive: true });
     writeFileSync(paths.sshConfig, text);
