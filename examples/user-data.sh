@@ -1,24 +1,24 @@
 #!/bin/sh
 # EC2 user data (plain text): give this instance an lkp host certificate at first boot.
+# Installs only a pinned artifact you control: the host agent (one bash file, host/lkp-host-agent;
+# `dist/lkp-host-agent` in the build) from a URL of yours, checked against its sha256 before it runs.
+# Never `npm install -g lkp`: that registry name is not this project's, and whoever owned it would
+# run code as root on every instance. No Node.js needed: bash, curl, openssl and OpenSSH suffice.
 # Needs: an instance role whose session may ask the CA for host certificates (the CA checks the
-# request comes from assumed-role/<role>/<this instance id>), IMDSv2, outbound HTTPS to the CA.
-# Works on Amazon Linux 2023, Ubuntu 22.04+ and Debian 11+.
+# request comes from assumed-role/<role>/<this instance id>) and, for an AWS_IAM Function URL,
+# lambda:InvokeFunctionUrl plus lambda:InvokeFunction (condition lambda:InvokedViaFunctionUrl = true)
+# on the CA function (docs/deploy.md); IMDSv2; outbound HTTPS to the CA.
 set -eu
 
 CA_URL='https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/' # your CaFunctionUrl output
+AGENT_URL='https://example.com/lkp/lkp-host-agent'             # where you publish dist/lkp-host-agent
+AGENT_SHA256='0000000000000000000000000000000000000000000000000000000000000000' # sha256sum dist/lkp-host-agent
 
-# Node.js 22 or later.
-if ! command -v node >/dev/null 2>&1; then
-  if command -v dnf >/dev/null 2>&1; then
-    dnf install -y nodejs22 && ln -sf /usr/bin/node-22 /usr/local/bin/node && ln -sf /usr/bin/npm-22 /usr/local/bin/npm
-  else
-    apt-get update && apt-get install -y ca-certificates curl
-    curl -fsSL https://deb.nodesource.com/setup_22.x | bash -
-    apt-get install -y nodejs
-  fi
-fi
-
-npm install --global lkp
+agent=/usr/local/sbin/lkp-host-agent
+curl -fsSL --proto '=https' -o "$agent.download" "$AGENT_URL"
+echo "$AGENT_SHA256  $agent.download" | sha256sum -c -
+chmod 0755 "$agent.download"
+mv "$agent.download" "$agent"
 
 # Host key + certificate, CA trust, sshd drop-in, sshd reload, renewal timer. Safe to re-run.
-lkp host --ca "$CA_URL"
+"$agent" run --ca-iam-url "$CA_URL"
