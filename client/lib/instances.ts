@@ -10,6 +10,7 @@
  */
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import {
+  Ec2Error,
   ec2Endpoint,
   ec2QueryClient,
   type Ec2QueryClient,
@@ -17,6 +18,11 @@ import {
 } from '../../src/aws/ec2-query.js';
 import { childText, type XmlElement } from '../../src/xml.js';
 import { sdkConfigLoader } from './aws-sdk.js';
+
+/** EC2's error code (e.g. InvalidInstanceID.NotFound), else the error's name. */
+export function ec2ErrorCode(e: unknown): string {
+  return e instanceof Ec2Error ? e.code : e instanceof Error ? e.name : 'Error';
+}
 
 /** What lkp reads of an instance; field names as the SDK's, so callers read alike. */
 export interface Ec2Instance {

@@ -5,13 +5,7 @@
  */
 import { CliError, EXIT } from '../errors.js';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import { Ec2Error } from '../../src/aws/ec2-query.js';
-import {
-  describeInstances,
-  type Ec2Instance,
-  type EndpointSummary,
-  type InstanceFilter,
-} from './instances.js';
+import type { InstanceDescriptions, Ec2Instance, EndpointSummary, InstanceFilter } from './instances.js';
 
 export type { Ec2Instance, EndpointSummary, InstanceFilter } from './instances.js';
 
@@ -216,9 +210,17 @@ export function ec2Lookup(opts: {
   awsProfile?: string;
   credentials: () => Promise<AwsCredentialIdentity>;
 }): InstanceLookup {
-  const lookups = describeInstances(opts);
+  // instances.ts is loaded on the first lookup: its AWS client pulls in the credential chain, which
+  // a login with a cached certificate never needs (docs/performance.md, "The client").
+  let loaded: Promise<{ lookups: InstanceDescriptions; errorCode: (e: unknown) => string }> | undefined;
+  const load = () =>
+    (loaded ??= import('./instances.js').then((m) => ({
+      lookups: m.describeInstances(opts),
+      errorCode: m.ec2ErrorCode,
+    })));
   return {
     async region() {
+      const { lookups } = await load();
       const region = await lookups.region();
       if (region === undefined)
         throw new CliError(
@@ -229,10 +231,11 @@ export function ec2Lookup(opts: {
       return region;
     },
     async describe(input, region) {
+      const { lookups, errorCode } = await load();
       try {
         return await lookups.describe(input, region);
       } catch (e) {
-        const code = e instanceof Ec2Error ? e.code : e instanceof Error ? e.name : 'Error';
+        const code = errorCode(e);
         if (code === 'InvalidInstanceID.NotFound' || code === 'InvalidInstanceID.Malformed') return [];
         if (e instanceof CliError) throw e;
         throw new CliError(
@@ -243,10 +246,11 @@ export function ec2Lookup(opts: {
       }
     },
     async describeEndpoints(input, region) {
+      const { lookups, errorCode } = await load();
       try {
         return await lookups.describeEndpoints(input, region);
       } catch (e) {
-        const code = e instanceof Ec2Error ? e.code : e instanceof Error ? e.name : 'Error';
+        const code = errorCode(e);
         if (code === 'InvalidInstanceConnectEndpointId.NotFound') return [];
         throw new CliError(
           `EC2 DescribeInstanceConnectEndpoints failed (${code}): ${e instanceof Error ? e.message : String(e)}`,
