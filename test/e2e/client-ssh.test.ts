@@ -116,6 +116,57 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
     expect(certificateRequests()).toBe(before + 1);
   });
 
+  it('a login with a cached certificate loads no AWS SDK module (it makes no AWS call)', async () => {
+    // Every module require()d by name is reported; the SDK's are what a cached login must not pay for.
+    const hook = join(home, 'report-requires.cjs');
+    writeFileSync(
+      hook,
+      `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/^@(aws-sdk|smithy)\\//.test(request)) process.stderr.write('loaded ' + request + '\\n');
+  return load.call(this, request, ...rest);
+};
+`,
+    );
+    const cached = await exec(
+      process.execPath,
+      [
+        '--require',
+        hook,
+        LKP_CLI,
+        'ssh',
+        `${login}@lkp-demo`,
+        '--dry-run',
+        '--',
+        '-p',
+        String(instance.sshd.port),
+      ],
+      env,
+    );
+    expect(cached.code).toBe(0);
+    expect(cached.stderr).not.toContain('loaded ');
+    // The hook itself works: without the cached certificate the same command loads the credential chain.
+    rmSync(join(home, '.lkp', 'certs'), { recursive: true, force: true });
+    const fresh = await exec(
+      process.execPath,
+      [
+        '--require',
+        hook,
+        LKP_CLI,
+        'ssh',
+        `${login}@lkp-demo`,
+        '--dry-run',
+        '--',
+        '-p',
+        String(instance.sshd.port),
+      ],
+      env,
+    );
+    expect(fresh.code).toBe(0);
+    expect(fresh.stderr).toContain('loaded @aws-sdk/credential-providers');
+  });
+
   it('passes the remote command exit code through', async () => {
     const out = await lkp(
       'ssh',
