@@ -129,40 +129,28 @@ Module._load = function (request, ...rest) {
 };
 `,
     );
-    const cached = await exec(
-      process.execPath,
-      [
-        '--require',
-        hook,
-        LKP_CLI,
-        'ssh',
-        `${login}@lkp-demo`,
-        '--dry-run',
-        '--',
-        '-p',
-        String(instance.sshd.port),
-      ],
-      env,
-    );
+    const dryRun = () =>
+      exec(
+        process.execPath,
+        [
+          '--require',
+          hook,
+          LKP_CLI,
+          'ssh',
+          `${login}@lkp-demo`,
+          '--dry-run',
+          '--',
+          '-p',
+          String(instance.sshd.port),
+        ],
+        env,
+      );
+    const cached = await dryRun();
     expect(cached.code).toBe(0);
     expect(cached.stderr).not.toContain('loaded ');
     // The hook itself works: without the cached certificate the same command loads the credential chain.
     rmSync(join(home, '.lkp', 'certs'), { recursive: true, force: true });
-    const fresh = await exec(
-      process.execPath,
-      [
-        '--require',
-        hook,
-        LKP_CLI,
-        'ssh',
-        `${login}@lkp-demo`,
-        '--dry-run',
-        '--',
-        '-p',
-        String(instance.sshd.port),
-      ],
-      env,
-    );
+    const fresh = await dryRun();
     expect(fresh.code).toBe(0);
     expect(fresh.stderr).toContain('loaded @aws-sdk/credential-providers');
   });
