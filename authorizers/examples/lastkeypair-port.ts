@@ -7,7 +7,8 @@
  *
  * Rules: main-account admin user always; one main-account user during UTC work hours; the support
  * partner's account outside them; one person who signs in through a SAML role; anyone on the party
- * host; anyone in the dev region of the main account.
+ * host; anyone in the dev region of the main account. Added for lkp: the main-account admin user
+ * alone may lock, unlock and list locks (docs/security.md, "Revocation").
  */
 import {
   hasRoleId,
@@ -37,6 +38,10 @@ export function lastKeypairPolicy(now: () => Date = () => new Date()): PolicyHan
     user: (req) => (userAllowed(req, now()) ? { Authorized: true } : deny('no rule allows this caller here')),
     // The original had no host certificates; allow what the CA allows anyway.
     host: allowInstanceOwnSession,
+    admin: (req) =>
+      inAccount(req, MAIN_ACCOUNT) && isIamUser(req, ADMIN_USER)
+        ? { Authorized: true }
+        : deny('only the main-account admin may lock or unlock'),
   });
 }
 

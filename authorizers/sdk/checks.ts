@@ -12,13 +12,18 @@ import type {
   LkpVoucher,
 } from '../../src/protocol.js';
 
+/** Any request the CA asks a policy, admin actions included: the checks below read only its caller. */
+export interface Caller {
+  From: LkpIdentity;
+}
+
 /** The caller's account is one of `accounts`. */
-export function inAccount(req: LkpAuthorizationRequest, ...accounts: string[]): boolean {
+export function inAccount(req: Caller, ...accounts: string[]): boolean {
   return accounts.includes(req.From.Account);
 }
 
 /** The caller is the IAM user `name` (not a federated user or role session that happens to share it). */
-export function isIamUser(req: LkpAuthorizationRequest, name: string): boolean {
+export function isIamUser(req: Caller, name: string): boolean {
   return req.From.Type === 'User' && req.From.Name === name;
 }
 
@@ -28,7 +33,7 @@ export function isIamUser(req: LkpAuthorizationRequest, name: string): boolean {
  * assumes a role picks the session name, unless the role's trust policy pins it (SAML and IAM
  * Identity Center set it to the user's name): trust it only for such roles.
  */
-export function roleSessionName(req: LkpAuthorizationRequest): string | undefined {
+export function roleSessionName(req: Caller): string | undefined {
   if (req.From.Type !== 'AssumedRole') return undefined;
   if (req.From.SessionName !== undefined) return req.From.SessionName;
   const colon = req.From.Id.indexOf(':');
@@ -46,7 +51,7 @@ export function ownsAccount(req: LkpUserCertAuthorizationRequest): boolean {
 }
 
 /** The caller is a session of the role `roleName` (the name, not the ARN; paths are not part of it). */
-export function hasRole(req: LkpAuthorizationRequest, roleName: string): boolean {
+export function hasRole(req: Caller, roleName: string): boolean {
   return req.From.Type === 'AssumedRole' && req.From.RoleName === roleName;
 }
 
@@ -54,7 +59,7 @@ export function hasRole(req: LkpAuthorizationRequest, roleName: string): boolean
  * The caller is a session of the role whose unique id (`AROA…`, from `aws iam get-role`) is
  * `roleId`. Unlike a name, the id changes when a role is deleted and re-created.
  */
-export function hasRoleId(req: LkpAuthorizationRequest, roleId: string): boolean {
+export function hasRoleId(req: Caller, roleId: string): boolean {
   return req.From.Type === 'AssumedRole' && req.From.Id.startsWith(`${roleId}:`);
 }
 

@@ -2,7 +2,13 @@
  * definePolicy: the Lambda handler around an author's rules. Input is checked strictly, each Kind
  * goes to its own function (none given → deny; for accounts, the CA's offer as it is: the deployer
  * chose the IAM groups, and a rule only narrows them), and the answer is judged by the CA's validator.
+ * Admin requests (Lock, Unlock, Locks: docs/security.md, "Revocation") go to `admin`; none → deny.
  */
+import { globMatch } from '../../src/authorize/allow.js';
+import type {
+  LkpAdminAuthorizationRequest,
+  LkpAdminAuthorizationResponse,
+} from '../../src/locks/protocol.js';
 import type {
   LkpAccountsAuthorizationRequest,
   LkpAccountsAuthorizationResponse,
@@ -13,9 +19,9 @@ import type {
   LkpUserCertAuthorizationRequest,
   LkpUserCertAuthorizationResponse,
 } from '../../src/protocol.js';
-import { judgeAnswer } from './answer.js';
+import { judgeAdminAnswer, judgeAnswer } from './answer.js';
 import { isInstanceOwnSession } from './checks.js';
-import { parseAuthorizationRequest } from './parse-request.js';
+import { parsePolicyRequest } from './parse-request.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -24,10 +30,14 @@ export interface PolicyRules {
   host?: (req: LkpHostCertAuthorizationRequest) => Awaitable<LkpHostCertAuthorizationResponse>;
   /** Narrows the unix accounts the CA offers an instance; without it the instance gets the offer. */
   accounts?: (req: LkpAccountsAuthorizationRequest) => Awaitable<LkpAccountsAuthorizationResponse>;
+  /** Decides who may lock, unlock and list locks (`lkp lock`, `unlock`, `locks`); see allowAdmins. */
+  admin?: (req: LkpAdminAuthorizationRequest) => Awaitable<LkpAdminAuthorizationResponse>;
 }
 
 /** A Lambda handler; the Node.js runtime passes (event, context), of which only the event matters. */
-export type PolicyHandler = (event: unknown) => Promise<LkpAuthorizationResponse>;
+export type PolicyHandler = (
+  event: unknown,
+) => Promise<LkpAuthorizationResponse | LkpAdminAuthorizationResponse>;
 
 const DENIED = { Authorized: false } as const;
 /** No rule for this Kind: a deny, unlike a rule that returns nothing (a broken policy). */
@@ -36,7 +46,12 @@ const NO_RULE = Symbol('no rule');
 export function definePolicy(rules: PolicyRules): PolicyHandler {
   return async (event) => {
     // A request that is not well formed throws: Lambda reports a FunctionError, the CA signs nothing.
-    const req = parseAuthorizationRequest(event);
+    const req = parsePolicyRequest(event);
+    if (req.Kind === 'LkpAdminAuthorizationRequest') {
+      if (!rules.admin) return { ...DENIED };
+      const answer = await rules.admin(req);
+      return judgeAdminAnswer(answer, req).allowed ? answer : { ...DENIED };
+    }
     const answer = await answerOf(rules, req);
     if (answer === NO_RULE) return { ...DENIED };
     // A malformed answer throws with the CA's own message, in the author's logs and tests.
@@ -68,4 +83,18 @@ export function allowInstanceOwnSession(
   req: LkpHostCertAuthorizationRequest,
 ): LkpHostCertAuthorizationResponse {
   return { Authorized: isInstanceOwnSession(req) };
+}
+
+/**
+ * An admin rule: Lock, Unlock and Locks for callers whose ARN matches one of `patterns`, where `*`
+ * stands for any characters (as in the CA's LKP_ADMINS), e.g.
+ * `arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_SecurityAdmin_*\/*`. Nobody else.
+ */
+export function allowAdmins(
+  ...patterns: string[]
+): (req: LkpAdminAuthorizationRequest) => LkpAdminAuthorizationResponse {
+  return (req) =>
+    patterns.some((pattern) => globMatch(pattern, req.From.Arn))
+      ? { Authorized: true }
+      : deny(`${req.From.Arn} is not an lkp admin`);
 }

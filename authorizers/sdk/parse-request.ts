@@ -15,11 +15,15 @@ import type {
   LkpUserCertAuthorizationRequest,
   LkpVoucher,
 } from '../../src/protocol.js';
+import { LOCK_ID, LOCK_TYPES, type LockSpec, type LockType } from '../../src/locks/lock.js';
+import type { LkpAdminAuthorizationRequest } from '../../src/locks/protocol.js';
 import { INSTANCE_ARN, SSH_USERNAME } from '../../src/request.js';
 
 export const USER_KIND = 'LkpUserCertAuthorizationRequest';
 export const HOST_KIND = 'LkpHostCertAuthorizationRequest';
 export const ACCOUNTS_KIND = 'LkpAccountsAuthorizationRequest';
+export const ADMIN_KIND = 'LkpAdminAuthorizationRequest';
+const ADMIN_ACTIONS: readonly LkpAdminAuthorizationRequest['Action'][] = ['Lock', 'Unlock', 'Locks'];
 
 const IDENTITY_TYPES: readonly LkpIdentity['Type'][] = ['User', 'AssumedRole', 'FederatedUser'];
 const ACCOUNT = /^\d{12}$/;
@@ -46,6 +50,49 @@ export function parseAuthorizationRequest(raw: unknown): LkpAuthorizationRequest
     default:
       throw new PolicyRequestError(`Kind must be "${USER_KIND}", "${HOST_KIND}" or "${ACCOUNTS_KIND}"`);
   }
+}
+
+/** Every request a policy can be asked: the certificate and accounts kinds, and admin actions (Lock, Unlock, Locks). */
+export function parsePolicyRequest(raw: unknown): LkpAuthorizationRequest | LkpAdminAuthorizationRequest {
+  const event = object(raw, 'the event');
+  if (event.Kind === ADMIN_KIND) return parseAdminRequest(event);
+  if (event.Kind !== USER_KIND && event.Kind !== HOST_KIND && event.Kind !== ACCOUNTS_KIND)
+    throw new PolicyRequestError(
+      `Kind must be "${USER_KIND}", "${HOST_KIND}", "${ACCOUNTS_KIND}" or "${ADMIN_KIND}"`,
+    );
+  return parseAuthorizationRequest(event);
+}
+
+function parseAdminRequest(event: Json): LkpAdminAuthorizationRequest {
+  const action = event.Action;
+  if (!ADMIN_ACTIONS.includes(action as LkpAdminAuthorizationRequest['Action']))
+    throw new PolicyRequestError(`Action must be one of ${ADMIN_ACTIONS.join(', ')}`);
+  const req: LkpAdminAuthorizationRequest = {
+    Kind: ADMIN_KIND,
+    From: parseIdentity(event.From, 'From'),
+    Action: action as LkpAdminAuthorizationRequest['Action'],
+  };
+  if (action === 'Lock') req.Lock = parseLock(event.Lock);
+  if (action === 'Unlock') req.LockId = matching(event.LockId, 'LockId', LOCK_ID, 'lk-<16 hex digits>');
+  return req;
+}
+
+function parseLock(raw: unknown): LockSpec {
+  const lock = object(raw, 'Lock');
+  const type = string(lock.Type, 'Lock.Type');
+  if (!LOCK_TYPES.includes(type as LockType))
+    throw new PolicyRequestError(`Lock.Type must be one of ${LOCK_TYPES.join(', ')}`);
+  const spec: LockSpec = {
+    Type: type as LockType,
+    Value: string(lock.Value, 'Lock.Value'),
+    Reason: string(lock.Reason, 'Lock.Reason'),
+  };
+  if (lock.ExpiresAt !== undefined) {
+    if (!Number.isSafeInteger(lock.ExpiresAt))
+      throw new PolicyRequestError('Lock.ExpiresAt must be a whole number (Unix seconds)');
+    spec.ExpiresAt = lock.ExpiresAt as number;
+  }
+  return spec;
 }
 
 function parseUserRequest(event: Json): LkpUserCertAuthorizationRequest {

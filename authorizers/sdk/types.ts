@@ -15,5 +15,12 @@ export type {
   LkpUserCertAuthorizationResponse,
   LkpVoucher,
 } from '../../src/protocol.js';
+export type {
+  LkpAdminAuthorizationRequest,
+  LkpAdminAuthorizationResponse,
+  Lock,
+  LockSpec,
+  LockType,
+} from '../../src/locks/protocol.js';
 export type { Grant, JumpboxGrant } from '../../src/authorize/grant.js';
 export type { AccountsGrant } from '../../src/accounts/policy-answer.js';

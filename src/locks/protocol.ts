@@ -68,3 +68,8 @@ export interface LkpAdminAuthorizationRequest {
   /** The lock to remove (Unlock). */
   LockId?: string;
 }
+
+/** The policy's answer to an admin request: nothing but the decision. */
+export interface LkpAdminAuthorizationResponse {
+  Authorized: boolean;
+}

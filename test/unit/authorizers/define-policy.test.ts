@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { definePolicy, deny } from '../../../authorizers/sdk/define-policy.js';
-import { judgeAnswer, PolicyAnswerError } from '../../../authorizers/sdk/answer.js';
+import { isIamUser } from '../../../authorizers/sdk/checks.js';
+import { allowAdmins, definePolicy, deny } from '../../../authorizers/sdk/define-policy.js';
+import { judgeAdminAnswer, judgeAnswer, PolicyAnswerError } from '../../../authorizers/sdk/answer.js';
 import { PolicyRequestError } from '../../../authorizers/sdk/parse-request.js';
 import { hostRequest, INSTANCE_ARN, INSTANCE_ID, roleArn, userArn, userRequest } from './fixtures.js';
 
@@ -203,5 +204,94 @@ describe('definePolicy: unix accounts (LkpAccountsAuthorizationRequest)', () => 
       allowed: true,
       accounts: { users: ['carol'], sudo: [] },
     });
+  });
+});
+
+describe('definePolicy: admin actions (LkpAdminAuthorizationRequest)', () => {
+  // What src/locks/ca-requests.ts asks before `lkp lock`, `unlock` and `locks`.
+  const lock = {
+    Kind: 'LkpAdminAuthorizationRequest',
+    From: user.From,
+    Action: 'Lock',
+    Lock: { Type: 'Caller', Value: userArn('mallory'), Reason: 'laptop stolen', ExpiresAt: 1_900_000_000 },
+  } as const;
+  const unlock = { Kind: lock.Kind, From: user.From, Action: 'Unlock', LockId: 'lk-0123456789abcdef' };
+  const list = { Kind: lock.Kind, From: user.From, Action: 'Locks' };
+
+  it('denies admin actions when the policy has no admin rule', async () => {
+    for (const req of [lock, unlock, list])
+      await expect(allowAll(req)).resolves.toEqual({ Authorized: false });
+  });
+
+  it('hands each admin request to the admin rule and passes its decision on', async () => {
+    const rule = vi.fn((req: { Action: string }) => ({ Authorized: req.Action !== 'Unlock' }));
+    const policy = definePolicy({ admin: rule });
+    await expect(policy(lock)).resolves.toEqual({ Authorized: true });
+    await expect(policy(unlock)).resolves.toEqual({ Authorized: false });
+    await expect(policy(list)).resolves.toEqual({ Authorized: true });
+    expect(rule).toHaveBeenNthCalledWith(1, lock);
+    expect(rule).toHaveBeenNthCalledWith(2, unlock);
+  });
+
+  it('checks the caller with the same checks as certificate rules', async () => {
+    const policy = definePolicy({ admin: (req) => ({ Authorized: isIamUser(req, 'alice') }) });
+    await expect(policy(lock)).resolves.toEqual({ Authorized: true });
+    const bob = { ...lock, From: userRequest(userArn('bob')).From };
+    await expect(policy(bob)).resolves.toEqual({ Authorized: false });
+  });
+
+  it('allowAdmins allows the ARN patterns it names, as LKP_ADMINS does, and nobody else', async () => {
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    try {
+      const policy = definePolicy({ admin: allowAdmins(roleArn('SecurityAdmin', '*'), userArn('alice')) });
+      await expect(policy(lock)).resolves.toEqual({ Authorized: true });
+      const admin = { ...lock, From: hostRequest(roleArn('SecurityAdmin', 'pat')).From };
+      await expect(policy(admin)).resolves.toEqual({ Authorized: true });
+      for (const arn of [
+        userArn('alice2'),
+        roleArn('SecurityAdminX', 'pat'),
+        userArn('alice', '444455556666'),
+      ]) {
+        const other = { ...lock, From: hostRequest(arn).From };
+        await expect(policy(other)).resolves.toEqual({ Authorized: false });
+      }
+      expect(info).toHaveBeenCalledWith(
+        JSON.stringify({ lkpPolicy: 'deny', reason: `${userArn('alice2')} is not an lkp admin` }),
+      );
+    } finally {
+      info.mockRestore();
+    }
+  });
+
+  it.each([
+    ['an unknown Action', { ...list, Action: 'Purge' }, /Action must be one of Lock, Unlock, Locks/],
+    ['a Lock without its lock', { ...lock, Lock: undefined }, /Lock must be a JSON object/],
+    ['a lock without a reason', { ...lock, Lock: { ...lock.Lock, Reason: '' } }, /Lock.Reason/],
+    [
+      'an unknown lock Type',
+      { ...lock, Lock: { ...lock.Lock, Type: 'Everyone' } },
+      /Lock.Type must be one of/,
+    ],
+    ['a fractional expiry', { ...lock, Lock: { ...lock.Lock, ExpiresAt: 1.5 } }, /Lock.ExpiresAt/],
+    ['a malformed LockId', { ...unlock, LockId: 'lk-1' }, /LockId must be lk-/],
+    ['an admin request without From', { ...list, From: undefined }, /From must be a JSON object/],
+  ])('throws for %s, so the CA changes nothing', async (_, event, message) => {
+    const rule = vi.fn(() => ({ Authorized: true }));
+    await expect(definePolicy({ admin: rule })(event)).rejects.toThrow(message);
+    expect(rule).not.toHaveBeenCalled();
+  });
+
+  it('throws the CA validator message for an admin answer with more than Authorized', async () => {
+    const run = definePolicy({ admin: () => ({ Authorized: true, Principals: ['root'] }) as never })(lock);
+    await expect(run).rejects.toThrow(PolicyAnswerError);
+    await expect(run).rejects.toThrow(/unknown field "Principals"/);
+    expect(judgeAdminAnswer({ Authorized: false }, lock)).toEqual({
+      allowed: false,
+      reason: `policy denied ${userArn('alice')} the admin action Lock`,
+    });
+  });
+
+  it('names every Kind when the event has none it knows', async () => {
+    await expect(allowAll({ ...list, Kind: 'Admin' })).rejects.toThrow(/or "LkpAdminAuthorizationRequest"/);
   });
 });

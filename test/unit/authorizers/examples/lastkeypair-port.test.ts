@@ -80,6 +80,20 @@ describe('the LastKeypair example, ported', () => {
     await expect(lastKeypairPolicy()(hostReq('i-0abcdef1234567890'))).resolves.toEqual(ALLOW);
     await expect(lastKeypairPolicy()(hostReq('i-0fffffffffffffff0'))).resolves.toEqual(DENY);
   });
+
+  it('lets only the main-account admin lock and unlock', async () => {
+    const admin = (from: string, Action: string) =>
+      lastKeypairPolicy(() => DAY)({
+        Kind: 'LkpAdminAuthorizationRequest',
+        From: sampleRequest({ From: from, HostInstanceArn: TARGET }).From,
+        Action,
+        ...(Action === 'Unlock' ? { LockId: 'lk-0123456789abcdef' } : {}),
+      });
+    await expect(admin(user(ADMIN_USER), 'Unlock')).resolves.toEqual(ALLOW);
+    await expect(admin(user(ADMIN_USER), 'Locks')).resolves.toEqual(ALLOW);
+    await expect(admin(user(ADMIN_USER, SUPPORT_ACCOUNT), 'Unlock')).resolves.toEqual(DENY);
+    await expect(admin(user(WORK_HOURS_USER), 'Locks')).resolves.toEqual(DENY);
+  });
 });
 
 describe("the original's callback bug", () => {
