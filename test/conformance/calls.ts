@@ -4,6 +4,13 @@
  * a recording loopback server; a new call (or a new client's calls) is one more entry here.
  */
 import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import {
   AuthorizeSecurityGroupIngressCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupRulesCommand,
@@ -17,11 +24,14 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { buildIdentityProof } from '../../client/lib/proof.js';
 import { ec2QueryClient } from '../../src/aws/ec2-query.js';
+import { dynamoDbClient } from '../../src/aws/dynamodb-json.js';
 import { AwsServiceError } from '../../src/aws/http-client.js';
 import { iamQueryClient } from '../../src/aws/iam-query.js';
 import { kmsClient } from '../../src/aws/kms-json.js';
 import { lambdaInvoker } from '../../src/aws/lambda-invoke.js';
 import { LkpError } from '../../src/errors.js';
+import type { Lock } from '../../src/locks/lock.js';
+import { dynamoDbLockStore, itemFromLock, lockFromItem } from '../../src/locks/store.js';
 import { callSts, httpStsTransport, parseStsProof } from '../../src/identity/index.js';
 import { childElement, childText, type XmlElement } from '../../src/xml.js';
 import type { SampleAnswer } from './recorder.js';
@@ -513,10 +523,106 @@ export const CALLS: readonly ConformanceCall[] = [
     ],
     errors: [queryError(404, 'NoSuchEntity'), queryError(400, 'Throttling'), queryError(403, 'AccessDenied')],
   },
+  ...lockStoreCalls(),
 ];
 
 /** Our error's code: the service's, as our clients report it. */
 export function ourErrorCode(call: ConformanceCall, e: unknown): string | undefined {
   if (call.ourErrorCode !== undefined) return call.ourErrorCode(e);
   return e instanceof AwsServiceError ? e.code : undefined;
+}
+
+/**
+ * The lock store's DynamoDB calls (src/locks/store.ts, JSON 1.0), made through the store itself, so
+ * what is compared is what the CA sends for `lkp locks`, `lkp lock` and `lkp unlock`.
+ */
+function lockStoreCalls(): ConformanceCall[] {
+  const table = 'lkp-locks';
+  const lock: Lock = {
+    LockId: 'lk-0123456789abcdef',
+    Type: 'Caller',
+    Value: `arn:aws:iam::${ACCOUNT}:user/mallory`,
+    Reason: 'laptop stolen',
+    CreatedBy: `arn:aws:sts::${ACCOUNT}:assumed-role/SecurityAdmin/pat`,
+    CreatedAt: 1_800_000_000,
+    ExpiresAt: 1_900_000_000,
+  };
+  const item = itemFromLock(lock) as Record<string, AttributeValue>;
+  const store = (endpoint: string) => dynamoDbLockStore(table, dynamoDbClient({ ...ours, endpoint }));
+  const sdkDb = (endpoint: string) => new DynamoDBClient(sdkConfig(endpoint));
+  const dynamoJson = (status: number, body: unknown): SampleAnswer => ({
+    status,
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'x-amzn-RequestId': 'CONFORMANCE0000000000000000000000000000000000000000',
+    },
+    body: JSON.stringify(body),
+  });
+  const dynamoError = (status: number, code: string) =>
+    dynamoJson(status, { __type: `com.amazonaws.dynamodb.v20120810#${code}`, message: `sample ${code}` });
+  const refusals = [
+    dynamoError(400, 'ResourceNotFoundException'),
+    dynamoError(400, 'AccessDeniedException'),
+    dynamoError(400, 'ProvisionedThroughputExceededException'),
+    dynamoJson(400, {
+      __type: 'com.amazon.coral.availability#ThrottlingException',
+      message: 'Rate exceeded',
+    }),
+  ];
+  return [
+    {
+      name: 'DynamoDB Scan (lock store: the locks in force)',
+      signingName: 'dynamodb',
+      region: REGION,
+      ours: (endpoint) => store(endpoint).list(),
+      sdk: (endpoint) => sdkDb(endpoint).send(new ScanCommand({ TableName: table, ConsistentRead: true })),
+      readOurs: (r) => r,
+      readSdk: (r) => (record(r)['Items'] as unknown[]).map(lockFromItem),
+      answers: [
+        dynamoJson(200, { Count: 1, Items: [item], ScannedCount: 1 }),
+        dynamoJson(200, { Count: 0, Items: [], ScannedCount: 0 }),
+      ],
+      errors: refusals,
+    },
+    {
+      name: 'DynamoDB PutItem (lock store: lkp lock)',
+      signingName: 'dynamodb',
+      region: REGION,
+      ours: (endpoint) => store(endpoint).add(lock),
+      sdk: (endpoint) =>
+        sdkDb(endpoint).send(
+          new PutItemCommand({
+            TableName: table,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(LockId)',
+          }),
+        ),
+      // The store reads nothing from the answer; both must accept it.
+      readOurs: () => 'stored',
+      readSdk: () => 'stored',
+      answers: [dynamoJson(200, {})],
+      errors: [dynamoError(400, 'ConditionalCheckFailedException'), ...refusals],
+    },
+    {
+      name: 'DynamoDB DeleteItem (lock store: lkp unlock)',
+      signingName: 'dynamodb',
+      region: REGION,
+      ours: (endpoint) => store(endpoint).remove(lock.LockId),
+      sdk: (endpoint) =>
+        sdkDb(endpoint).send(
+          new DeleteItemCommand({
+            TableName: table,
+            Key: { LockId: { S: lock.LockId } },
+            ConditionExpression: 'attribute_exists(LockId)',
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      readOurs: (r) => r,
+      readSdk: (r) => lockFromItem(record(r)['Attributes']),
+      answers: [dynamoJson(200, { Attributes: item })],
+      // A failed condition (no such lock) is an answer to the store, not an error (unlocking twice in
+      // test/integration/locks-store.test.ts).
+      errors: refusals,
+    },
+  ];
 }
