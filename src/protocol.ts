@@ -273,12 +273,16 @@ export interface LkpUserCertAuthorizationResponse {
   Ingress?: { SecurityGroupId: string; Ports?: number[]; Protocol?: 'tcp' };
   /** Reach the target through this EC2 Instance Connect Endpoint (our addition, docs/eice.md). */
   InstanceConnectEndpoint?: LkpInstanceConnectEndpoint;
+  /** Why not, for `Authorized: false` (our addition): shown to the caller and in the audit line, cleaned (docs/access-policy.md). */
+  Reason?: string;
 }
 
 export interface LkpHostCertAuthorizationResponse {
   Authorized: boolean;
   /** Extra names for the host certificate, e.g. a bastion's DNS name. */
   Principals?: string[];
+  /** Why not, for `Authorized: false` (our addition): shown to the caller and in the audit line, cleaned (docs/access-policy.md). */
+  Reason?: string;
 }
 
 /**
@@ -289,6 +293,8 @@ export interface LkpAccountsAuthorizationResponse {
   Authorized: boolean;
   Users?: string[];
   Sudo?: string[];
+  /** Accepted so that a deny() rule works here too; a host has no one to show it to. */
+  Reason?: string;
 }
 
 export type LkpAuthorizationResponse =

@@ -22,7 +22,7 @@ export function workHoursPolicy(config: WorkHoursConfig): PolicyHandler {
   return definePolicy({
     user: (req) => {
       if (!inAccount(req, ...config.accounts)) return deny(`account ${req.From.Account} is not allowed`);
-      if (!withinUtcHours(now(), from, to)) return deny(`outside work hours (${from}:00–${to}:00 UTC)`);
+      if (!withinUtcHours(now(), from, to)) return deny(`outside work hours (${from}:00-${to}:00 UTC)`);
       return { Authorized: true };
     },
     host: allowInstanceOwnSession,

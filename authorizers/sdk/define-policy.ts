@@ -19,6 +19,7 @@ import type {
   LkpUserCertAuthorizationRequest,
   LkpUserCertAuthorizationResponse,
 } from '../../src/protocol.js';
+import { cleanReason } from '../../src/authorize/response.js';
 import { judgeAdminAnswer, judgeAnswer } from './answer.js';
 import { isInstanceOwnSession } from './checks.js';
 import { parsePolicyRequest } from './parse-request.js';
@@ -50,13 +51,19 @@ export function definePolicy(rules: PolicyRules): PolicyHandler {
     if (req.Kind === 'LkpAdminAuthorizationRequest') {
       if (!rules.admin) return { ...DENIED };
       const answer = await rules.admin(req);
-      return judgeAdminAnswer(answer, req).allowed ? answer : { ...DENIED };
+      return judgeAdminAnswer(answer, req).allowed ? answer : denialOf(answer);
     }
     const answer = await answerOf(rules, req);
     if (answer === NO_RULE) return { ...DENIED };
     // A malformed answer throws with the CA's own message, in the author's logs and tests.
-    return judgeAnswer(answer, req).allowed ? answer : { ...DENIED };
+    return judgeAnswer(answer, req).allowed ? answer : denialOf(answer);
   };
+}
+
+/** A denial passes on its Reason, cleaned as the CA cleans it, and nothing else the rule returned. */
+function denialOf(answer: { Reason?: string }): { Authorized: false; Reason?: string } {
+  const reason = answer.Reason === undefined ? undefined : cleanReason(answer.Reason);
+  return reason === undefined ? { ...DENIED } : { ...DENIED, Reason: reason };
 }
 
 async function answerOf(
@@ -69,10 +76,15 @@ async function answerOf(
   return rules.host ? rules.host(req) : NO_RULE;
 }
 
-/** A denial, with its reason on one JSON log line (CloudWatch for a deployed policy; stderr in `lkp policy test`). */
-export function deny(reason: string): { Authorized: false } {
+/**
+ * A denial whose reason the caller reads after the CA's own words ("policy denied access to i-… for
+ * ec2-user: <reason>") and the audit line records, cut to one line of printable ASCII
+ * (docs/access-policy.md): write nothing there you would not tell the caller. The reason is also
+ * on one JSON log line (CloudWatch for a deployed policy; stderr in `lkp policy test`).
+ */
+export function deny(reason: string): { Authorized: false; Reason: string } {
   console.info(JSON.stringify({ lkpPolicy: 'deny', reason }));
-  return { Authorized: false };
+  return { Authorized: false, Reason: reason };
 }
 
 /**

@@ -4,7 +4,7 @@
  * account that was not offered sudo, is a PolicyError (fail closed, DESIGN §3.4). `Authorized: false`
  * is a valid answer meaning "no accounts on this host": removing access is the safe direction.
  */
-import { invalid, readFields, type Field } from '../authorize/response.js';
+import { invalid, parseReason, readFields, type Field } from '../authorize/response.js';
 import type { LkpAccountsAuthorizationRequest } from '../protocol.js';
 
 export interface AccountsGrant {
@@ -14,7 +14,7 @@ export interface AccountsGrant {
   sudo: string[];
 }
 
-const FIELDS = ['Authorized', 'Users', 'Sudo'] as const;
+const FIELDS = ['Authorized', 'Users', 'Sudo', 'Reason'] as const;
 
 /** Everything the CA offered, as offered: the built-in policy's answer and the default for absent fields. */
 export function offeredGrant(req: LkpAccountsAuthorizationRequest): AccountsGrant {
@@ -35,6 +35,8 @@ export function parseAccountsPolicyResponse(
   if (authorized === undefined)
     throw invalid('Authorized is missing; answer {"Authorized": true} or {"Authorized": false}');
   if (typeof authorized.value !== 'boolean') throw invalid(`${authorized.name} must be true or false`);
+  // A Reason is checked like any field (a deny() rule answers with one), but a host has no one to read it.
+  parseReason(fields.Reason);
   if (!authorized.value) return { users: [], sudo: [] };
   const offered = offeredGrant(req);
   const users = fields.Users ? subset(fields.Users, offered.users, 'offered') : offered.users;

@@ -33,6 +33,8 @@ const MAX_FORCE_COMMAND_LENGTH = 1024;
 const MAX_SOURCE_ADDRESSES = 64;
 /** A 253-character DNS name, brackets and a port. */
 const MAX_ADDRESS_LENGTH = 253 + 8;
+/** How much of a policy's deny reason reaches the caller and the audit line. */
+export const MAX_REASON_LENGTH = 200;
 
 const USER_FIELDS = [
   'Authorized',
@@ -42,8 +44,9 @@ const USER_FIELDS = [
   'CertificateOptions',
   'Ingress',
   'InstanceConnectEndpoint',
+  'Reason',
 ] as const;
-const HOST_FIELDS = ['Authorized', 'Principals', 'KeyId'] as const;
+const HOST_FIELDS = ['Authorized', 'Principals', 'KeyId', 'Reason'] as const;
 const JUMPBOX_FIELDS = ['Address', 'User', 'HostKeyAlias', 'Principals'] as const;
 const INGRESS_FIELDS = ['SecurityGroupId', 'Ports', 'Protocol'] as const;
 const ENDPOINT_FIELDS = ['Id', 'DnsName'] as const;
@@ -74,10 +77,7 @@ export const invalid = (message: string) => policyError(`policy answer: ${messag
 /** A user-certificate answer → Grant; throws Forbidden for a denial, PolicyError for anything malformed. */
 export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizationRequest): Grant {
   const fields = readFields(raw, '', USER_FIELDS);
-  checkAuthorized(
-    fields.Authorized,
-    `policy denied access to ${req.RemoteInstanceArn} for ${req.SshUsername}`,
-  );
+  checkAuthorized(fields, `policy denied access to ${req.RemoteInstanceArn} for ${req.SshUsername}`);
   const options = parseCertificateOptions(fields.CertificateOptions);
   const grant: Grant = {
     // An absent list means the default; an empty one is refused in parsePrincipals (DESIGN §3.4).
@@ -101,7 +101,7 @@ export function parseUserPolicyResponse(raw: unknown, req: LkpUserCertAuthorizat
 export function parseHostPolicyResponse(raw: unknown, req: LkpHostCertAuthorizationRequest): Grant {
   const fields = readFields(raw, '', HOST_FIELDS);
   // DESIGN §3.4: host certificates obey Authorized exactly like user ones.
-  checkAuthorized(fields.Authorized, `policy denied a host certificate for ${req.HostInstanceArn}`);
+  checkAuthorized(fields, `policy denied a host certificate for ${req.HostInstanceArn}`);
   // The seed let a policy set KeyId. It is accepted so such policies keep working, and ignored:
   // KeyId is always the instance ARN (DESIGN §3.5), so a policy cannot make sshd's logs lie.
   if (fields.KeyId && typeof fields.KeyId.value !== 'string')
@@ -113,8 +113,8 @@ export function parseHostPolicyResponse(raw: unknown, req: LkpHostCertAuthorizat
 
 /** An admin-action answer (Lock, Unlock, Locks): only `Authorized`, decided exactly like a certificate. */
 export function parseAdminPolicyResponse(raw: unknown, req: LkpAdminAuthorizationRequest): void {
-  const fields = readFields(raw, '', ['Authorized'] as const);
-  checkAuthorized(fields.Authorized, `policy denied ${req.From.Arn} the admin action ${req.Action}`);
+  const fields = readFields(raw, '', ['Authorized', 'Reason'] as const);
+  checkAuthorized(fields, `policy denied ${req.From.Arn} the admin action ${req.Action}`);
 }
 
 /**
@@ -143,12 +143,39 @@ export function readFields<K extends string>(
   return fields;
 }
 
-/** A missing or non-boolean Authorized is a broken policy; only an explicit false is a denial. */
-function checkAuthorized(field: Field | undefined, denial: string): void {
+/**
+ * A missing or non-boolean Authorized is a broken policy; only an explicit false is a denial. The
+ * denial carries the policy's Reason, cleaned, after the CA's own words, so the caller learns why.
+ */
+function checkAuthorized(fields: { Authorized?: Field; Reason?: Field }, denial: string): void {
+  const field = fields.Authorized;
   if (field === undefined)
     throw invalid('Authorized is missing; answer {"Authorized": true} or {"Authorized": false}');
   if (typeof field.value !== 'boolean') throw invalid(`${field.name} must be true or false`);
-  if (field.value !== true) throw forbidden(denial);
+  const reason = parseReason(fields.Reason);
+  if (field.value !== true) throw forbidden(reason === undefined ? denial : `${denial}: ${reason}`);
+}
+
+/**
+ * (lkp) A policy's Reason is meant for the caller, but it is still the policy's text: it reaches a
+ * terminal and a log line only as one line of at most MAX_REASON_LENGTH printable ASCII characters
+ * (whitespace runs become one space, anything else outside ASCII '?'), so it can neither forge a
+ * line nor send escape sequences. A Reason that is not a string is a broken answer.
+ */
+export function parseReason(field: Field | undefined): string | undefined {
+  if (field === undefined) return undefined;
+  if (typeof field.value !== 'string') throw invalid(`${field.name} must be a string`);
+  return cleanReason(field.value);
+}
+
+/** The reason as the caller sees it, or undefined when nothing printable is left. */
+export function cleanReason(text: string): string | undefined {
+  const clean = text
+    .replace(/\s+/gu, ' ')
+    .replace(/[^\x20-\x7e]/gu, '?')
+    .trim();
+  if (clean === '') return undefined;
+  return clean.length <= MAX_REASON_LENGTH ? clean : `${clean.slice(0, MAX_REASON_LENGTH - 3)}...`;
 }
 
 type CertificateOptions = Pick<Grant, 'criticalOptions' | 'extensions' | 'validForSeconds'>;

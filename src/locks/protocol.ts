@@ -72,4 +72,6 @@ export interface LkpAdminAuthorizationRequest {
 /** The policy's answer to an admin request: nothing but the decision. */
 export interface LkpAdminAuthorizationResponse {
   Authorized: boolean;
+  /** Why not (our addition, as for certificates): shown to the caller, cleaned (docs/access-policy.md). */
+  Reason?: string;
 }

@@ -33,6 +33,8 @@ const POLICY_TIMEOUT_MS = 300;
 /** The policy's deliberately slow answer; the CA must have answered long before it. */
 const SLOW_POLICY_MS = 4000;
 
+const HOSTILE_REASON = `nope\n{"decision":"allow"}\u001b[2J\u0000 ünïcode\t${'x'.repeat(400)}`;
+
 const many = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`);
 const allow = (extra: Record<string, unknown>) => ({ Authorized: true, ...extra });
 const options = (o: Record<string, unknown>) => allow({ CertificateOptions: o });
@@ -52,6 +54,9 @@ const BROKEN: [string, unknown, number][] = [
   ['Authorized: true and authorized: false', { Authorized: true, authorized: false }, 502],
   ['an explicit denial', { Authorized: false }, 403],
   ['a denial with principals', { Authorized: false, Principals: ['root'] }, 403],
+  ['a Reason that is not a string', { Authorized: false, Reason: { text: 'no' } }, 502],
+  ['a Reason that is not a string, on a yes', allow({ Reason: 42 }), 502],
+  ['Reason and reason both', { Authorized: false, Reason: 'a', reason: 'b' }, 502],
   ['empty principals', allow({ Principals: [] }), 502],
   ['a principal with a comma', allow({ Principals: ['ec2-user,root'] }), 502],
   ['a principal *', allow({ Principals: ['*'] }), 502],
@@ -133,6 +138,11 @@ const USER_ANSWERS: Record<string, unknown> = {
   narrow: NARROW,
   longer: options({ ValidForSeconds: 10_000_000 }),
   camel: { authorized: true },
+  reason: { Authorized: false, Reason: 'only ec2-user' },
+  // A reason that tries to forge an audit line, paint the terminal and flood the message.
+  hostile: { Authorized: false, Reason: HOSTILE_REASON },
+  // A denial says only why: the rest of a deny answer never reaches the caller.
+  chatty: { Authorized: false, Reason: 'no', Principals: ['secret-principal'], TargetAddress: '10.9.8.7' },
 };
 const HOST_ANSWERS: Record<string, unknown> = {
   'allow.example': {
@@ -141,6 +151,7 @@ const HOST_ANSWERS: Record<string, unknown> = {
     KeyId: 'arn:aws:iam::111122223333:user/admin',
   },
   'deny.example': { Authorized: false },
+  'reason.example': { Authorized: false, Reason: 'not in the fleet' },
   'string.example': { Authorized: 'true' },
   'empty.example': {},
   'star.example': { Authorized: true, Principals: ['*'] },
@@ -281,6 +292,61 @@ describe('good answers are applied exactly', () => {
     expect(section(described, 'Extensions')).toEqual(['permit-port-forwarding', 'permit-pty']);
   });
 });
+
+describe("a denial's Reason (docs/access-policy.md): shown to the caller, cleaned", () => {
+  it("follows the CA's own words in the Forbidden message and the audit line", async () => {
+    const answer = await askUser('reason');
+    expect(answer.status).toBe(403);
+    const message = `policy denied access to ${LOCAL_INSTANCE_ARN} for reason: only ec2-user`;
+    expect(answer.json.Error).toEqual({ Code: 'Forbidden', Message: message });
+    expect(auditLines().some((l) => l.decision === 'deny' && l.reason === message)).toBe(true);
+  });
+
+  it('reaches the caller as one line of at most 200 printable ASCII characters', async () => {
+    const answer = await askUser('hostile');
+    expect(answer.status).toBe(403);
+    const error = answer.json.Error as { Code: string; Message: string };
+    const reason = error.Message.slice(`policy denied access to ${LOCAL_INSTANCE_ARN} for hostile: `.length);
+    expect(reason).toBe(`nope {"decision":"allow"}?[2J? ?n?code ${'x'.repeat(158)}...`);
+    expect(reason).toHaveLength(200);
+    expect(error.Message).toMatch(/^[\x20-\x7e]+$/);
+    // The audit stays one JSON line per decision: the forged "allow" is inside a deny's reason.
+    const lines = stack
+      .caOutput()
+      .split('\n')
+      .filter((l) => l.includes('decision'));
+    expect(lines.filter((l) => l.startsWith('{"decision":"allow"}'))).toEqual([]);
+    expect(auditLines().some((l) => l.reason === error.Message)).toBe(true);
+  });
+
+  it('carries nothing else of the answer', async () => {
+    const answer = await askUser('chatty');
+    expect(answer.status).toBe(403);
+    expect(JSON.stringify(answer.json)).not.toMatch(/secret-principal|10\.9\.8\.7/);
+    expect(answer.json.Error).toEqual({
+      Code: 'Forbidden',
+      Message: `policy denied access to ${LOCAL_INSTANCE_ARN} for chatty: no`,
+    });
+  });
+
+  it('comes with a host denial too', async () => {
+    const answer = await askHost('reason.example');
+    expect(answer.status).toBe(403);
+    expect(answer.json.Error).toEqual({
+      Code: 'Forbidden',
+      Message: `policy denied a host certificate for ${LOCAL_INSTANCE_ARN}: not in the fleet`,
+    });
+  });
+});
+
+/** The CA's audit records so far (its JSON lines on stdout). */
+function auditLines(): Record<string, unknown>[] {
+  return stack
+    .caOutput()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
 
 describe('host-policy answers (DESIGN §3.4: host certificates obey Authorized like user ones)', () => {
   it.concurrent.each([

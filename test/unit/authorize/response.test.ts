@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseHostPolicyResponse, parseUserPolicyResponse } from '../../../src/authorize/response.js';
+import {
+  cleanReason,
+  parseAdminPolicyResponse,
+  parseHostPolicyResponse,
+  parseUserPolicyResponse,
+} from '../../../src/authorize/response.js';
+import { parseAccountsPolicyResponse } from '../../../src/accounts/policy-answer.js';
 import { LkpError } from '../../../src/errors.js';
 import type {
   LkpHostCertAuthorizationRequest,
@@ -53,6 +59,58 @@ describe('parseUserPolicyResponse: decision', () => {
     const e = userError({ Authorized: false });
     expect(e.code).toBe('Forbidden');
     expect(e.message).toBe(`policy denied access to ${INSTANCE_ARN} for ec2-user`);
+  });
+
+  it("is Forbidden with the policy's Reason after the CA's own words", () => {
+    const e = userError({ Authorized: false, Reason: 'only ec2-user' });
+    expect(e.code).toBe('Forbidden');
+    expect(e.message).toBe(`policy denied access to ${INSTANCE_ARN} for ec2-user: only ec2-user`);
+    expect(userError({ Authorized: false, reason: 'camel' }).message).toMatch(/: camel$/);
+    expect(thrown(() => host({ Authorized: false, Reason: 'not ours' })).message).toBe(
+      `policy denied a host certificate for ${INSTANCE_ARN}: not ours`,
+    );
+    const admin = thrown(() =>
+      parseAdminPolicyResponse(
+        { Authorized: false, Reason: 'ask the on-call' },
+        { Kind: 'LkpAdminAuthorizationRequest', From: ALICE, Action: 'Locks' },
+      ),
+    );
+    expect(admin.message).toBe(`policy denied ${ALICE.Arn} the admin action Locks: ask the on-call`);
+  });
+
+  it('drops a Reason with nothing printable in it, and ignores one on a yes', () => {
+    expect(userError({ Authorized: false, Reason: ' \n\t ' }).message).toBe(
+      `policy denied access to ${INSTANCE_ARN} for ec2-user`,
+    );
+    expect(user({ Authorized: true, Reason: 'welcome' }).principals).toEqual([DEFAULT_PRINCIPAL]);
+  });
+
+  it.each([
+    ['a number', 1],
+    ['null', null],
+    ['an object', { text: 'no' }],
+    ['an array', ['no']],
+  ])('is a PolicyError when Reason is %s, even on a denial', (_, Reason) => {
+    const e = userError({ Authorized: false, Reason });
+    expect(e.code).toBe('PolicyError');
+    expect(e.message).toBe('policy answer: Reason must be a string');
+    expect(thrown(() => host({ Authorized: false, Reason })).code).toBe('PolicyError');
+  });
+
+  it('accepts a Reason on an accounts answer (a deny() rule), checked like any field', () => {
+    const req = {
+      Kind: 'LkpAccountsAuthorizationRequest' as const,
+      From: INSTANCE_SESSION,
+      HostInstanceArn: INSTANCE_ARN,
+      Accounts: [{ User: 'alice', IamUser: 'alice', Sudo: false, Groups: [] }],
+    };
+    expect(parseAccountsPolicyResponse({ Authorized: false, Reason: 'frozen' }, req)).toEqual({
+      users: [],
+      sudo: [],
+    });
+    expect(() => parseAccountsPolicyResponse({ Authorized: false, Reason: 1 }, req)).toThrow(
+      /Reason must be a string/,
+    );
   });
 
   it('is Forbidden for a denial even when it carries other (valid) fields', () => {
@@ -587,5 +645,30 @@ describe('InstanceConnectEndpoint (our addition, docs/eice.md)', () => {
     const err = userError({ Authorized: true, InstanceConnectEndpoint: endpoint });
     expect(err.code).toBe('PolicyError');
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('cleanReason: what of a policy reason reaches a terminal and the audit line', () => {
+  it.each([
+    ['keeps printable ASCII as it is', 'only ec2-user (ask #ops)', 'only ec2-user (ask #ops)'],
+    ['joins lines and runs of whitespace', 'one\r\ntwo\t\tthree\u00a0four', 'one two three four'],
+    ['trims', '  padded  ', 'padded'],
+    ['replaces control characters', 'a\u001b[31mred\u0007\u0000', 'a?[31mred??'],
+    ['replaces each non-ASCII character once', 'caf\u00e9 \u{1f512} \u202eevil', 'caf? ? ?evil'],
+    ['replaces DEL', 'x\u007fy', 'x?y'],
+  ])('%s', (_, text, expected) => {
+    expect(cleanReason(text)).toBe(expected);
+  });
+
+  it('cuts a long reason to 200 characters, marked', () => {
+    expect(cleanReason('x'.repeat(200))).toBe('x'.repeat(200));
+    const cut = cleanReason(`${'y'.repeat(500)}`);
+    expect(cut).toBe(`${'y'.repeat(197)}...`);
+    expect(cut).toHaveLength(200);
+  });
+
+  it('leaves nothing when nothing printable is given', () => {
+    expect(cleanReason('')).toBeUndefined();
+    expect(cleanReason(' \n ')).toBeUndefined();
   });
 });

@@ -102,6 +102,22 @@ describe('definePolicy dispatch and output', () => {
     await expect(policy(user)).resolves.toEqual({ Authorized: false });
   });
 
+  it("keeps a deny's Reason, cleaned as the CA cleans it, and nothing else", async () => {
+    const policy = definePolicy({
+      user: () => ({ Authorized: false, Reason: 'only\nec2-user\u001b', Principals: ['root'] }),
+    });
+    await expect(policy(user)).resolves.toEqual({ Authorized: false, Reason: 'only ec2-user?' });
+    const { Reason } = (await definePolicy({ user: () => deny('x'.repeat(300)) })(user)) as {
+      Reason: string;
+    };
+    expect(Reason).toBe(`${'x'.repeat(197)}...`);
+  });
+
+  it('throws for a Reason that is not a string (the CA answers PolicyError)', async () => {
+    const run = definePolicy({ user: () => ({ Authorized: false, Reason: 7 }) as never })(user);
+    await expect(run).rejects.toThrow(/Reason must be a string/);
+  });
+
   it.each([
     [
       'an unknown option',
@@ -151,6 +167,10 @@ describe('judgeAnswer', () => {
       allowed: false,
       reason: `policy denied access to ${INSTANCE_ARN} for ec2-user`,
     });
+    expect(judgeAnswer({ Authorized: false, Reason: 'only ec2-user' }, user)).toEqual({
+      allowed: false,
+      reason: `policy denied access to ${INSTANCE_ARN} for ec2-user: only ec2-user`,
+    });
   });
 });
 
@@ -158,7 +178,7 @@ describe('deny', () => {
   it('logs its reason as one JSON line and answers Authorized false', () => {
     const info = vi.spyOn(console, 'info').mockImplementation(() => {});
     try {
-      expect(deny('after hours')).toEqual({ Authorized: false });
+      expect(deny('after hours')).toEqual({ Authorized: false, Reason: 'after hours' });
       expect(info).toHaveBeenCalledWith('{"lkpPolicy":"deny","reason":"after hours"}');
     } finally {
       info.mockRestore();

@@ -1,4 +1,5 @@
 /** Requests for the policy SDK and example tests, built from the short form. */
+import { expect } from 'vitest';
 import { sampleRequest } from '../../../authorizers/sdk/sample-request.js';
 import type {
   LkpHostCertAuthorizationRequest,
@@ -33,3 +34,6 @@ export function hostRequest(from: string, hostInstanceArn = INSTANCE_ARN): LkpHo
 }
 
 export const at = (hourUtc: number) => new Date(Date.UTC(2030, 0, 15, hourUtc, 30));
+
+/** A deny() answer: Authorized false with the rule's reason, and nothing else. */
+export const DENIED = { Authorized: false, Reason: expect.any(String) as unknown };

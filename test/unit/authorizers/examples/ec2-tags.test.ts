@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ec2TagsPolicy, groupsOf, userGroupsFromEnv } from '../../../../authorizers/examples/ec2-tags.js';
 import { ec2InstanceLookup } from '../../../../authorizers/examples/lib/instances.js';
-import { ACCOUNT, INSTANCE_ID, hostRequest, roleArn, userArn, userRequest } from '../fixtures.js';
+import { ACCOUNT, DENIED, INSTANCE_ID, hostRequest, roleArn, userArn, userRequest } from '../fixtures.js';
 import { fakeEc2 } from './fake-ec2.js';
 
 const SSO_ROLE = 'AWSReservedSSO_Developers_0123456789abcdef';
@@ -34,15 +34,16 @@ describe('ec2-tags policy', () => {
     ['another role', roleArn('Finance', 'fred'), false],
     ['a federated user', `arn:aws:sts::${ACCOUNT}:federated-user/alice`, false],
   ])('%s → %s', async (_, from, allowed) => {
-    await expect(policy(userRequest(from))).resolves.toEqual({ Authorized: allowed });
+    await expect(policy(userRequest(from))).resolves.toEqual(allowed ? { Authorized: true } : DENIED);
   });
 
   it('denies an instance without the tag, and one that is not found', async () => {
-    await expect(policy(userRequest(userArn('alice'), { RemoteInstanceArn: UNTAGGED }))).resolves.toEqual({
-      Authorized: false,
-    });
+    await expect(policy(userRequest(userArn('alice'), { RemoteInstanceArn: UNTAGGED }))).resolves.toEqual(
+      DENIED,
+    );
     await expect(policy(userRequest(userArn('alice'), { RemoteInstanceArn: MISSING }))).resolves.toEqual({
       Authorized: false,
+      Reason: `instance ${MISSING} not found`,
     });
   });
 

@@ -68,6 +68,7 @@ describe('jumpbox policy', () => {
       policy(alice(`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0eeeeeeeeeeeeeee0`)),
     ).resolves.toEqual({
       Authorized: false,
+      Reason: `instance arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0eeeeeeeeeeeeeee0 not found`,
     });
   });
 

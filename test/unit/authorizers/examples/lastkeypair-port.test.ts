@@ -33,7 +33,7 @@ const samlSession = (session: string, roleId = SAML_ROLE_ID) => ({
   SessionName: session,
 });
 const ALLOW = { Authorized: true };
-const DENY = { Authorized: false };
+const DENY = { Authorized: false, Reason: 'no rule allows this caller here' };
 
 describe('the LastKeypair example, ported', () => {
   it.each([
@@ -78,7 +78,7 @@ describe('the LastKeypair example, ported', () => {
         HostInstanceArn: TARGET,
       });
     await expect(lastKeypairPolicy()(hostReq('i-0abcdef1234567890'))).resolves.toEqual(ALLOW);
-    await expect(lastKeypairPolicy()(hostReq('i-0fffffffffffffff0'))).resolves.toEqual(DENY);
+    await expect(lastKeypairPolicy()(hostReq('i-0fffffffffffffff0'))).resolves.toEqual({ Authorized: false });
   });
 
   it('lets only the main-account admin lock and unlock', async () => {

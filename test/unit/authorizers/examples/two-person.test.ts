@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { twoPersonConfig, twoPersonPolicy } from '../../../../authorizers/examples/two-person.js';
 import { sampleRequest } from '../../../../authorizers/sdk/sample-request.js';
-import { ACCOUNT, INSTANCE_ARN, INSTANCE_ID, hostRequest, roleArn, userArn } from '../fixtures.js';
+import { ACCOUNT, DENIED, INSTANCE_ARN, INSTANCE_ID, hostRequest, roleArn, userArn } from '../fixtures.js';
 
 const SENSITIVE = `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/${INSTANCE_ID}`;
 const OTHER = `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0fffffffffffffff0`;
@@ -67,7 +67,7 @@ describe('two-person policy', () => {
   ] as [string, [string, string, string?][]][])(
     'denies a sensitive instance with %s',
     async (_, vouchers) => {
-      await expect(policy(request(SENSITIVE, vouchers))).resolves.toEqual({ Authorized: false });
+      await expect(policy(request(SENSITIVE, vouchers))).resolves.toEqual(DENIED);
     },
   );
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handler, workHoursConfig, workHoursPolicy } from '../../../../authorizers/examples/work-hours.js';
-import { ACCOUNT, at, hostRequest, INSTANCE_ID, roleArn, userArn, userRequest } from '../fixtures.js';
+import { ACCOUNT, DENIED, at, hostRequest, INSTANCE_ID, roleArn, userArn, userRequest } from '../fixtures.js';
 
 const policy = (now: Date, hours = { from: 8, to: 18 }) =>
   workHoursPolicy({ accounts: [ACCOUNT], hours, now: () => now });
@@ -12,12 +12,15 @@ describe('work-hours policy', () => {
     [18, false],
     [3, false],
   ])('a caller from a configured account at %i:30 UTC → %s', async (hour, allowed) => {
-    await expect(policy(at(hour))(userRequest(userArn('alice')))).resolves.toEqual({ Authorized: allowed });
+    await expect(policy(at(hour))(userRequest(userArn('alice')))).resolves.toEqual(
+      allowed ? { Authorized: true } : DENIED,
+    );
   });
 
   it('denies other accounts even during work hours', async () => {
     await expect(policy(at(10))(userRequest(userArn('alice', '444455556666')))).resolves.toEqual({
       Authorized: false,
+      Reason: 'account 444455556666 is not allowed',
     });
   });
 
@@ -26,6 +29,7 @@ describe('work-hours policy', () => {
     await expect(policy(at(23), night)(userRequest(userArn('alice')))).resolves.toEqual({ Authorized: true });
     await expect(policy(at(12), night)(userRequest(userArn('alice')))).resolves.toEqual({
       Authorized: false,
+      Reason: 'outside work hours (22:00-6:00 UTC)',
     });
   });
 
