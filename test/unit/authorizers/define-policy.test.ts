@@ -273,7 +273,10 @@ describe('definePolicy: admin actions (LkpAdminAuthorizationRequest)', () => {
         userArn('alice', '444455556666'),
       ]) {
         const other = { ...lock, From: hostRequest(arn).From };
-        await expect(policy(other)).resolves.toEqual({ Authorized: false });
+        await expect(policy(other)).resolves.toEqual({
+          Authorized: false,
+          Reason: `${arn} is not an lkp admin`,
+        });
       }
       expect(info).toHaveBeenCalledWith(
         JSON.stringify({ lkpPolicy: 'deny', reason: `${userArn('alice2')} is not an lkp admin` }),
