@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
+import { profileOptions, type ProfileOptions } from './shared.js';
 
-interface TunnelOptions {
+interface TunnelOptions extends ProfileOptions {
   port: string;
-  profileName?: string;
   endpointId?: string;
   endpointDns?: string;
   privateIp?: string;
@@ -12,13 +12,15 @@ interface TunnelOptions {
   maxDuration?: string;
 }
 
-export const tunnelCommand = new Command('tunnel')
+export const tunnelCommand = profileOptions(
+  new Command('tunnel'),
+  'the lkp profile whose AWS profile and region to use (default: the default one)',
+)
   .description(
     "connect stdin/stdout to an instance's port through an EC2 Instance Connect Endpoint (ssh's ProxyCommand)",
   )
   .argument('<target>', 'instance id, instance ARN or Name tag')
   .option('--port <port>', 'the port on the instance', '22')
-  .option('--profile-name <name>', 'the lkp profile whose AWS profile and region to use')
   .option('--endpoint-id <id>', 'the endpoint (default: the one in the instance subnet, else its VPC)')
   .option('--endpoint-dns <name>', 'the endpoint DNS name (with --endpoint-id: no EC2 lookup)')
   .option('--private-ip <ip>', "the instance's private IP (default: from EC2)")
@@ -45,9 +47,10 @@ Examples:
     const paths = lkpPaths();
     const config = readConfig(paths);
     const profile =
-      opts.profileName !== undefined || config.default !== undefined
-        ? pickProfile(config, opts.profileName).profile
+      opts.profile !== undefined || config.default !== undefined
+        ? pickProfile(config, opts.profile).profile
         : undefined;
+    const awsProfile = opts.awsProfile ?? profile?.awsProfile;
     await openTunnelFor(target, {
       port: integer('--port', opts.port, 1, 65535),
       ...(opts.maxDuration !== undefined
@@ -57,7 +60,7 @@ Examples:
       ...(opts.endpointDns !== undefined ? { endpointDns: opts.endpointDns } : {}),
       ...(opts.privateIp !== undefined ? { privateIp: opts.privateIp } : {}),
       ...((opts.region ?? profile?.region) !== undefined ? { region: opts.region ?? profile?.region } : {}),
-      ...(profile?.awsProfile !== undefined ? { awsProfile: profile.awsProfile } : {}),
+      ...(awsProfile !== undefined ? { awsProfile } : {}),
     });
   });
 

@@ -196,7 +196,7 @@ function tunnelCommand(
     ...ctx.lkpCommand,
     'tunnel',
     arn,
-    ...['--profile-name', ctx.profileName],
+    ...['--profile', ctx.profileName],
     ...['--endpoint-id', t.endpointId, '--endpoint-dns', t.dnsName],
     ...['--private-ip', t.privateIp, '--region', t.region],
     // ssh's own port (22, or -p/Port): the endpoint connects there.

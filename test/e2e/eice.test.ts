@@ -50,6 +50,24 @@ const ssh = (...args: string[]) => run('ssh', ['-F', sshConfig(), '-o', 'BatchMo
 const routeTo = (localPort: number) =>
   stack.eice.setRoutes([{ privateIp: LOCAL_PRIVATE_IP, remotePort: 22, localPort }]);
 
+/**
+ * `lkp tunnel lkp-demo <args>` as ssh runs a ProxyCommand, until the sshd's banner arrives (then
+ * the tunnel is stopped) or lkp exits.
+ */
+function tunnelBanner(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [LKP_CLI, 'tunnel', 'lkp-demo', '--port', '22', ...args], { env });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('\n')) child.kill();
+    });
+    child.on('close', () => resolve({ stdout, stderr }));
+  });
+}
+
 /** Polls until `check` holds; a closed tunnel is seen by the stand-in a moment after ssh exits. */
 async function eventually(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -117,6 +135,9 @@ describe('reaching a private instance through an EC2 Instance Connect Endpoint',
     });
     const config = readFileSync(join(home, '.lkp', 'targets', 'default', readTargetConf()), 'utf8');
     expect(config).toMatch(/^ {2}ProxyCommand '.+' '.+lkp\.cjs' 'tunnel' .*'--port' %p$/m);
+    // The lkp profile under the flag every command takes (no notice on each connection).
+    expect(config).toContain(`'--profile' 'default'`);
+    expect(config).not.toContain('--profile-name');
     expect(config).toContain(`HostKeyAlias ${LOCAL_INSTANCE_ARN}`);
   });
 
@@ -227,6 +248,19 @@ describe('reaching a private instance through an EC2 Instance Connect Endpoint',
       () => stack.eice.events().some((e) => e.kind === 'closed' && e.detail === 'maxTunnelDuration'),
       'closed by the maximum duration',
     );
+  });
+
+  it('lkp tunnel takes --profile and --aws-profile like every command; --profile-name still works, with a notice', async () => {
+    const byProfile = await tunnelBanner('--profile', 'strict');
+    expect(byProfile.stdout).toMatch(/^SSH-2\.0-/);
+    expect(byProfile.stderr).toBe('');
+    // What ssh_config files written before the rename run.
+    const old = await tunnelBanner('--profile-name', 'strict');
+    expect(old.stdout).toMatch(/^SSH-2\.0-/);
+    expect(old.stderr).toBe('lkp: --profile-name is now --profile; the old spelling still works for now\n');
+    const unknown = await tunnelBanner('--profile', 'strict', '--aws-profile', 'lkp-no-such-profile');
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toContain('lkp-no-such-profile');
   });
 
   it('with reach eice and no endpoint in the VPC, the error names the VPC', async () => {
