@@ -5,9 +5,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ClientFigures } from './client.js';
 import type { ColdStartFigures } from './cold-start.js';
+import type { KrlFigures } from './krl.js';
 import type { RequestFigures } from './request.js';
 import type { CaKeyName, SigningFigures } from './signing.js';
 import { round } from './stats.js';
+import type { TunnelFigures } from './tunnel.js';
 
 export interface BenchResults {
   signing: Record<CaKeyName, SigningFigures>;
@@ -17,8 +19,14 @@ export interface BenchResults {
   bundleBytes: number;
   coldStart: ColdStartFigures;
   client: ClientFigures;
+  tunnel: TunnelFigures;
+  /** Keyed by count: s1000, s100000. */
+  krl: Record<string, KrlFigures>;
   run: { date: string; node: string; cpus: number; cpuModel: string; durationS: number };
 }
+
+/** A run of some sections only (`npm run bench -- --only …`): what ran, and the run's details. */
+export type SomeResults = Partial<Omit<BenchResults, 'run'>> & Pick<BenchResults, 'run'>;
 
 interface Row {
   figure: string;
@@ -28,8 +36,9 @@ interface Row {
 }
 
 const MB = 1_000_000;
+const MIB = 1024 * 1024;
 
-export function rows(r: BenchResults): Row[] {
+export function rows(r: SomeResults): Row[] {
   const out: Row[] = [];
   const add = (figure: string, value: number | undefined, unit: string, target?: [string, boolean]) =>
     out.push({
@@ -38,7 +47,7 @@ export function rows(r: BenchResults): Row[] {
       target: target?.[0] ?? '',
       status: target === undefined ? '' : value !== undefined && target[1] ? 'PASS' : 'MISS',
     });
-  for (const [name, s] of Object.entries(r.signing)) {
+  for (const [name, s] of Object.entries(r.signing ?? {})) {
     add(`signing ${name}: lkp certs/s (1 core)`, s.certsPerSecond, '/s');
     add(`signing ${name}: ssh-keygen -s certs/s`, s.sshKeygenCertsPerSecond, '/s');
     add(`signing ${name}: ratio`, s.ratio, 'x', name === 'ed25519' ? ['>= 50x', s.ratio >= 50] : undefined);
@@ -57,7 +66,7 @@ export function rows(r: BenchResults): Row[] {
     );
     add(`signing ${name}: the signer's check of its signature`, s.signerCheckPct, '% of a raw signature');
   }
-  for (const [level, l] of Object.entries(r.request)) {
+  for (const [level, l] of Object.entries(r.request ?? {})) {
     const c16 = level === 'c16';
     add(`request ${level}: p50 / p99`, l.p50Ms, `ms / ${round(l.p99Ms)} ms`);
     add(`request ${level}: requests/s`, l.rps, '/s');
@@ -100,33 +109,68 @@ export function rows(r: BenchResults): Row[] {
       `/ ${round(busy((l.caCpuMsPerRequest ?? 0) + l.benchCpuMsPerRequest))}`,
     );
   }
-  add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
-  add('cold start: spawn to first certificate', r.coldStartMs, 'ms', ['< 100 ms', r.coldStartMs < 100]);
-  add(
-    'cold start: node start / module load / first invoke',
-    r.coldStart.nodeStartMs,
-    `ms / ${round(r.coldStart.moduleLoadMs)} ms / ${round(r.coldStart.firstInvokeMs)} ms`,
-  );
-  add(
-    'cold start: of those, configuration / first KMS call (GetPublicKey)',
-    r.coldStart.configurationMs,
-    `ms / ${round(r.coldStart.firstKmsCallMs)} ms`,
-  );
-  add('bundle size (handler.cjs)', r.bundleBytes / MB, 'MB', ['< 1 MB', r.bundleBytes < MB]);
-  add('client: lkp ssh (cached cert) added to ssh', r.client.addedMs, 'ms', [
-    '< 50 ms',
-    r.client.addedMs < 50,
-  ]);
-  add('client: lkp ssh cached / plain ssh', r.client.cachedLkpSshMs, `ms / ${round(r.client.plainSshMs)} ms`);
-  add(
-    "client: of the added time, Node's own start / lkp's",
-    r.client.nodeStartMs,
-    `ms / ${round(r.client.addedMs - r.client.nodeStartMs)} ms`,
-  );
-  add('client: first connection (fresh certificate)', r.client.firstConnectionMs, 'ms', [
-    '< 300 ms',
-    r.client.firstConnectionMs < 300,
-  ]);
+  if (r.request !== undefined)
+    add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
+  const cold = r.coldStart;
+  if (cold !== undefined) {
+    add('cold start: spawn to first certificate', cold.coldStartMs, 'ms', [
+      '< 100 ms',
+      cold.coldStartMs < 100,
+    ]);
+    add(
+      'cold start: node start / module load / first invoke',
+      cold.nodeStartMs,
+      `ms / ${round(cold.moduleLoadMs)} ms / ${round(cold.firstInvokeMs)} ms`,
+    );
+    add(
+      'cold start: of those, configuration / first KMS call (GetPublicKey)',
+      cold.configurationMs,
+      `ms / ${round(cold.firstKmsCallMs)} ms`,
+    );
+    add('bundle size (handler.cjs)', cold.bundleBytes / MB, 'MB', ['< 1 MB', cold.bundleBytes < MB]);
+  }
+  const client = r.client;
+  if (client !== undefined) {
+    add('client: lkp ssh (cached cert) added to ssh', client.addedMs, 'ms', ['< 50 ms', client.addedMs < 50]);
+    add('client: lkp ssh cached / plain ssh', client.cachedLkpSshMs, `ms / ${round(client.plainSshMs)} ms`);
+    add(
+      "client: of the added time, Node's own start / lkp's",
+      client.nodeStartMs,
+      `ms / ${round(client.addedMs - client.nodeStartMs)} ms`,
+    );
+    add('client: first connection (fresh certificate)', client.firstConnectionMs, 'ms', [
+      '< 300 ms',
+      client.firstConnectionMs < 300,
+    ]);
+  }
+  const tunnel = r.tunnel;
+  if (tunnel !== undefined) {
+    // docs/performance.md, "EICE tunnel": a second Node process per connection, like lkp ssh's own.
+    add('tunnel: EICE tunnel added per connection', tunnel.addedMs, 'ms', ['< 100 ms', tunnel.addedMs < 100]);
+    add(
+      'tunnel: ssh through lkp tunnel / direct',
+      tunnel.throughTunnelMs,
+      `ms / ${round(tunnel.directMs)} ms`,
+    );
+    add(
+      "tunnel: of the added time, Node's own start / the tunnel's",
+      tunnel.nodeStartMs,
+      `ms / ${round(tunnel.addedMs - tunnel.nodeStartMs)} ms`,
+    );
+  }
+  for (const k of Object.values(r.krl ?? {})) {
+    const n = k.serials.toLocaleString('en-US');
+    // docs/performance.md, "KRL": 1 µs per serial; the host agent downloads at most 1 MiB.
+    add(`krl ${n} serials: generation`, k.generationMs, 'ms', [
+      `< ${round(k.serials / 1000)} ms`,
+      k.generationMs < k.serials / 1000,
+    ]);
+    add(`krl ${n} serials: KRL size`, k.bytes, `B (${round(k.bytes / k.serials)} B/serial)`);
+    add(`krl ${n} serials: CA answer (base64 JSON)`, k.answerBytes, 'B', [
+      '< 1 MiB (host agent cap)',
+      k.answerBytes < MIB,
+    ]);
+  }
   return out;
 }
 
@@ -161,7 +205,7 @@ const START = '<!-- bench:latest-run:start -->';
 const END = '<!-- bench:latest-run:end -->';
 
 /** Replaces the "latest run" block of docs/performance.md; a doc without the markers is left alone. */
-export function updateDoc(path: string, r: BenchResults, table: Row[]): boolean {
+export function updateDoc(path: string, r: SomeResults, table: Row[]): boolean {
   if (!existsSync(path)) return false;
   const doc = readFileSync(path, 'utf8');
   const start = doc.indexOf(START);

@@ -5,6 +5,7 @@
  * No signature section: OpenSSH ≥ 9.4 refuses KRLs that carry one; the KRL travels over the
  * CA's authenticated channel instead (DESIGN §8).
  */
+import { endianness } from 'node:os';
 import { sshString, uint32, uint64 } from '../cert/wire.js';
 
 /** "SSHKRL\n\0" */
@@ -70,34 +71,61 @@ export function encodeKrl(krl: KrlContents): Buffer {
 
 /** The body of one certificates section, or undefined when it would revoke nothing. */
 function certificateSection(certs: KrlCertificates): Buffer | undefined {
-  const singles: Buffer[] = [];
-  const ranges: Buffer[] = [];
-  for (const run of serialRuns(certs.serials ?? [])) {
-    if (run.last - run.first + 1n >= BigInt(MIN_RANGE_RUN))
-      ranges.push(section(CERT_SERIAL_RANGE, Buffer.concat([uint64(run.first), uint64(run.last)])));
-    else for (let s = run.first; s <= run.last; s++) singles.push(uint64(s));
-  }
-  const body: Buffer[] = [];
-  if (singles.length > 0) body.push(section(CERT_SERIAL_LIST, Buffer.concat(singles)));
-  body.push(...ranges);
+  const body = serialSections(certs.serials ?? []);
   const keyIds = [...new Set(certs.keyIds ?? [])].sort();
   if (keyIds.length > 0) body.push(section(CERT_KEY_ID, Buffer.concat(keyIds.map((id) => sshString(id)))));
   if (body.length === 0) return undefined;
   return Buffer.concat([sshString(certs.caKey ?? Buffer.alloc(0)), sshString(''), ...body]);
 }
 
-/** Sorted, de-duplicated serials as runs of consecutive numbers. */
-function serialRuns(serials: readonly bigint[]): { first: bigint; last: bigint }[] {
-  for (const s of serials)
+/**
+ * Distinct serials in numeric order: runs as ranges, the rest as one list (written first). Sorted
+ * as a BigUint64Array and walked as 32-bit halves, so no BigInt is made per serial: the CA builds
+ * a KRL of up to ~100,000 serials per request (docs/performance.md, "KRL").
+ */
+function serialSections(serials: readonly bigint[]): Buffer[] {
+  const sorted = new BigUint64Array(serials.length);
+  serials.forEach((s, i) => {
     if (s <= 0n || s > UINT64_MAX) throw new RangeError('a KRL serial is a non-zero 64-bit number');
-  const sorted = [...new Set(serials)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const runs: { first: bigint; last: bigint }[] = [];
-  for (const s of sorted) {
-    const run = runs.at(-1);
-    if (run !== undefined && run.last + 1n === s) run.last = s;
-    else runs.push({ first: s, last: s });
+    sorted[i] = s;
+  });
+  sorted.sort();
+  const words = new Uint32Array(sorted.buffer);
+  const [lo, hi] = endianness() === 'LE' ? [0, 1] : [1, 0];
+  const word = (i: number, half: number) => words[2 * i + half] as number;
+  /** sorted[i + 1] − sorted[i], as 0, 1, or 2 for anything larger. */
+  const step = (i: number): number => {
+    const dHi = word(i + 1, hi) - word(i, hi);
+    const dLo = word(i + 1, lo) - word(i, lo);
+    if (dHi === 0) return Math.min(dLo, 2);
+    return dHi === 1 && dLo === -0xffffffff ? 1 : 2;
+  };
+  const singles = new BigUint64Array(sorted.length);
+  const singleWords = new Uint32Array(singles.buffer);
+  let listed = 0;
+  const ranges: Buffer[] = [];
+  for (let i = 0; i < sorted.length;) {
+    // A run of consecutive serials; a repeated serial (step 0) stays in its run.
+    let j = i;
+    let distinct = 1;
+    for (let d = 0; j + 1 < sorted.length && (d = step(j)) <= 1; j++) distinct += d;
+    if (distinct >= MIN_RANGE_RUN) {
+      const ends = Buffer.concat([uint64(sorted[i] as bigint), uint64(sorted[j] as bigint)]);
+      ranges.push(section(CERT_SERIAL_RANGE, ends));
+    } else {
+      for (let k = i; k <= j; k++) {
+        if (k > i && step(k - 1) === 0) continue;
+        singleWords[2 * listed] = words[2 * k] as number;
+        singleWords[2 * listed + 1] = words[2 * k + 1] as number;
+        listed++;
+      }
+    }
+    i = j + 1;
   }
-  return runs;
+  if (listed === 0) return ranges;
+  const list = Buffer.from(singles.buffer, 0, listed * 8);
+  if (endianness() === 'LE') list.swap64(); // the wire's uint64 is big-endian
+  return [section(CERT_SERIAL_LIST, list), ...ranges];
 }
 
 /** byte type, string data: the shape of every section and certificate subsection. */

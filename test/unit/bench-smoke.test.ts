@@ -4,10 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchColdStart } from '../../bench/cold-start.js';
+import { benchKrl } from '../../bench/krl.js';
 import { printTable, rows } from '../../bench/report.js';
 import { benchRequests } from '../../bench/request.js';
 import { benchSigning } from '../../bench/signing.js';
 import { startBenchStack } from '../../bench/stack.js';
+import { benchTunnel } from '../../bench/tunnel.js';
 import type { LocalStack } from '../../src/local/stack.js';
 
 const positive = expect.any(Number);
@@ -75,6 +77,39 @@ describe('benchmark smoke run', () => {
     expect(figures.coldStartMs).toBeGreaterThan(figures.moduleLoadMs);
   }, 30_000);
 
+  it('the EICE tunnel is timed against the same ssh direct, one tunnel per connection through it', async () => {
+    const figures = await benchTunnel(stack, { runs: 1 });
+    expect(figures).toEqual({
+      addedMs: expect.any(Number),
+      throughTunnelMs: positive,
+      directMs: positive,
+      nodeStartMs: positive,
+      tunnelsOpened: 1,
+      runs: 1,
+    });
+    // One pair: the median difference is that pair's.
+    expect(figures.addedMs).toBeCloseTo(figures.throughTunnelMs - figures.directMs);
+  }, 60_000);
+
+  it('KRL figures: size at the format floor of 8 bytes per random serial, and its answer in base64', () => {
+    const figures = benchKrl({ serials: [10, 300], runs: 1 });
+    expect(Object.keys(figures)).toEqual(['s10', 's300']);
+    for (const count of [10, 300]) {
+      const k = figures[`s${count}`];
+      expect(k).toEqual({
+        serials: count,
+        bytes: positive,
+        answerBytes: positive,
+        generationMs: positive,
+        runs: 1,
+      });
+      // Header and CA key are fixed; each random serial adds 8 bytes (no two are consecutive).
+      expect(k?.bytes).toBeGreaterThan(8 * count);
+      expect(k?.answerBytes).toBeGreaterThanOrEqual(Math.ceil((k?.bytes ?? 0) / 3) * 4);
+    }
+    expect((figures.s300?.bytes ?? 0) - (figures.s10?.bytes ?? 0)).toBe(8 * 290);
+  });
+
   it('the table names every figure with a target and its PASS/MISS', () => {
     const level = {
       p50Ms: 1,
@@ -128,6 +163,18 @@ describe('benchmark smoke run', () => {
         nodeStartMs: 4,
         runs: 1,
       },
+      tunnel: {
+        addedMs: 120,
+        throughTunnelMs: 420,
+        directMs: 300,
+        nodeStartMs: 40,
+        tunnelsOpened: 1,
+        runs: 1,
+      },
+      krl: {
+        s1000: { serials: 1000, bytes: 8190, answerBytes: 10_950, generationMs: 0.5, runs: 1 },
+        s100000: { serials: 100_000, bytes: 800_190, answerBytes: 1_066_950, generationMs: 150, runs: 1 },
+      },
       run: { date: 'now', node: '20', cpus: 2, cpuModel: 'x', durationS: 1 },
     });
     const status = (prefix: string) => table.find((r) => r.figure.startsWith(prefix))?.status;
@@ -154,6 +201,24 @@ describe('benchmark smoke run', () => {
       target: '',
       status: '',
     });
+    expect(status('tunnel: EICE tunnel added')).toBe('MISS');
+    expect(table.find((r) => r.figure.startsWith("tunnel: of the added time, Node's own"))?.value).toBe(
+      '40 ms / 80 ms',
+    );
+    expect(status('krl 1,000 serials: generation')).toBe('PASS');
+    expect(status('krl 100,000 serials: generation')).toBe('MISS');
+    expect(status('krl 1,000 serials: CA answer')).toBe('PASS');
+    expect(status('krl 100,000 serials: CA answer')).toBe('MISS');
     expect(printTable(table)).toContain('MISS');
+  });
+
+  it('a run of some sections (--only) has the rows of those sections only', () => {
+    const run = { date: 'now', node: '22', cpus: 2, cpuModel: 'x', durationS: 1 };
+    const krl = { s10: { serials: 10, bytes: 270, answerBytes: 400, generationMs: 0.1, runs: 1 } };
+    expect(rows({ krl, run }).map((r) => r.figure)).toEqual([
+      'krl 10 serials: generation',
+      'krl 10 serials: KRL size',
+      'krl 10 serials: CA answer (base64 JSON)',
+    ]);
   });
 });

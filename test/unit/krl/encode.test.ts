@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,26 @@ describe('encodeKrl, checked by ssh-keygen -Q', () => {
     for (const s of [99n, 1100n, 1999n, 2002n]) expect(revoked(krl, certify(ca, user, s, 'x'))).toBe(false);
   });
 
+  it('holds 100,000 random serials (as the CA issues them) with runs, repeats and 32-bit carries', () => {
+    const revokedSerial = 0x0123456789abcdefn;
+    const spared = revokedSerial + 1n;
+    const serials = [revokedSerial, 5n, 5n, 6n, 0xffffffffn, 0x100000000n, 0x100000001n, 0x1ffffffffn];
+    while (serials.length < 100_000) {
+      const s = randomBytes(8).readBigUInt64BE();
+      if (s !== 0n && s !== spared) serials.push(s);
+    }
+    const krl = { ...base, certificates: [{ caKey: blobOf(ca), serials }] };
+    // ssh-keygen lists what it read as runs of consecutive serials: the same runs as ours.
+    const listed = ssh('-Q', '-l', '-f', write(krl))
+      .split('\n')
+      .filter((line) => line.startsWith('serial: '))
+      .map((line) => line.slice('serial: '.length));
+    expect(listed).toEqual(runsOf(serials));
+    expect(listed).toContain('4294967295-4294967297');
+    expect(revoked(krl, certify(ca, user, revokedSerial, 'alice'))).toBe(true);
+    expect(revoked(krl, certify(ca, user, spared, 'alice'))).toBe(false);
+  }, 60_000);
+
   it('revokes key ids for its CA, or for every CA without one', () => {
     const arn = 'arn:aws:iam::111122223333:user/alice';
     const forCa = { ...base, certificates: [{ caKey: blobOf(ca), keyIds: [arn] }] };
@@ -142,7 +162,19 @@ function write(krl: KrlContents): string {
   return path;
 }
 
+/** Distinct serials in order, consecutive ones joined as `first-last`: how ssh-keygen -Q -l lists them. */
+function runsOf(serials: readonly bigint[]): string[] {
+  const sorted = [...new Set(serials)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const runs: { first: bigint; last: bigint }[] = [];
+  for (const s of sorted) {
+    const run = runs.at(-1);
+    if (run !== undefined && run.last + 1n === s) run.last = s;
+    else runs.push({ first: s, last: s });
+  }
+  return runs.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`));
+}
+
 function ssh(...args: string[]): string {
-  const run = spawnSync('ssh-keygen', args, { encoding: 'utf8' });
+  const run = spawnSync('ssh-keygen', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   return `${run.stdout}${run.stderr}`;
 }
