@@ -83,7 +83,7 @@ export function iamUrlTransport(url: string, credentials: () => Promise<AwsCrede
         throw new CliError(
           `the Function URL ${url} refused the signed request (HTTP 403)`,
           EXIT.denied,
-          'your AWS identity needs lambda:InvokeFunctionUrl on the CA function',
+          'your AWS identity needs lambda:InvokeFunctionUrl and lambda:InvokeFunction with the condition lambda:InvokedViaFunctionUrl=true on the CA function (AWS requires both since October 2025)',
         );
       return answerOf<T>(text, url);
     },

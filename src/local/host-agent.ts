@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startImdsStandin, type ImdsStandin } from './imds-standin.js';
+import { startImdsStandin, type ImdsInstance, type ImdsStandin } from './imds-standin.js';
 import { freePort, spawnSshd, type Sshd } from './sshd.js';
 import {
   builtFile,
@@ -56,20 +56,7 @@ export async function startAgentInstance(
     throw new Error(
       'an instance set up by lkp-host-agent needs root (sshd runs its principals command as root)',
     );
-  const { accessKeyId, secretAccessKey, sessionToken } = stack.host.credentials;
-  const imds = await startImdsStandin({
-    region: LOCAL_REGION,
-    account: LOCAL_ACCOUNT,
-    instanceId: LOCAL_INSTANCE_ID,
-    localIpv4: '127.0.0.1',
-    localHostname: 'localhost',
-    role: {
-      name: LOCAL_INSTANCE_ROLE.roleName,
-      accessKeyId,
-      secretAccessKey,
-      ...(sessionToken ? { sessionToken } : {}),
-    },
-  });
+  const imds = await startImdsStandin(localInstanceMetadata(stack));
   const root = mkdtempSync('/run/lkp-instance-');
   chmodSync(root, 0o755);
   const port = await freePort();
@@ -111,6 +98,24 @@ export async function startAgentInstance(
       for (const sshd of sshds) await sshd.close();
       await imds.close();
       rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What IMDS says about the local instance: its identity, loopback addresses and its role's credentials. */
+export function localInstanceMetadata(stack: LocalStack): ImdsInstance {
+  const { accessKeyId, secretAccessKey, sessionToken } = stack.host.credentials;
+  return {
+    region: LOCAL_REGION,
+    account: LOCAL_ACCOUNT,
+    instanceId: LOCAL_INSTANCE_ID,
+    localIpv4: '127.0.0.1',
+    localHostname: 'localhost',
+    role: {
+      name: LOCAL_INSTANCE_ROLE.roleName,
+      accessKeyId,
+      secretAccessKey,
+      ...(sessionToken ? { sessionToken } : {}),
     },
   };
 }

@@ -18,6 +18,10 @@ export interface ImdsInstance {
   publicHostname?: string;
   /** The instance profile's role and its session credentials (iam/security-credentials/<role>). */
   role?: { name: string; accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Paths answered with these bodies as they are, for tests of malformed metadata. */
+  overrides?: Record<string, string>;
+  /** The session token PUT /latest/api/token hands out, as it is (default: a fresh random one). */
+  token?: string;
 }
 
 export interface ImdsStandin {
@@ -49,6 +53,7 @@ export async function startImdsStandin(instance: ImdsInstance): Promise<ImdsStan
       ? 'amazonaws.com.cn'
       : 'amazonaws.com',
     ...(instance.role ? roleCredentials(instance.role) : {}),
+    ...instance.overrides,
   };
 
   const server = createServer((req, res) => {
@@ -60,7 +65,7 @@ export async function startImdsStandin(instance: ImdsInstance): Promise<ImdsStan
         res.writeHead(400).end();
         return;
       }
-      const token = randomBytes(16).toString('base64');
+      const token = instance.token ?? randomBytes(16).toString('base64');
       tokens.add(token);
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end(token);
       return;
