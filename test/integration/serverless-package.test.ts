@@ -4,6 +4,7 @@
  * DESIGN §7, and a bundle that loads and answers in plain Node — against the KMS stand-in.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -19,7 +20,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseCertificate } from '../../src/cert/index.js';
+import { startAgentInstance, type AgentInstance } from '../../src/local/host-agent.js';
+import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import { startKmsStandin } from '../../src/local/kms-standin.js';
 
 const run = promisify(execFile);
@@ -27,6 +34,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const SERVERLESS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 const ACCOUNT = '111122223333';
 const LEASE_GROUPS = ['sg-0123456789abcdef0', 'sg-01234567'];
+const SSH_FROM = '203.0.113.7/32';
 const ALLOW =
   'arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*=ec2-user,ubuntu arn:aws:iam::111122223333:user/alice=*';
 
@@ -45,13 +53,18 @@ let service: string;
 let plain: Packaged;
 let withPolicyAndUrl: Packaged;
 let withLeases: Packaged;
+let withHosts: Packaged;
 
 /** A copy of what serverless.yml packages, so packaging never writes into the working tree. */
 function copyService(): string {
   const dir = join(work, 'service');
   mkdirSync(dir);
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'src', 'authorizers'])
-    if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  // Everything the downloads plugin packs (it runs `npm pack`, and builds when dist/ is older than
+  // the sources): timestamps kept, so the suite's own build counts as fresh.
+  const entries = ['serverless.yml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'deploy'];
+  for (const entry of [...entries, 'src', 'client', 'authorizers', 'host', 'bench', 'dist'])
+    if (existsSync(join(ROOT, entry)))
+      cpSync(join(ROOT, entry), join(dir, entry), { recursive: true, preserveTimestamps: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return dir;
 }
@@ -108,7 +121,12 @@ beforeAll(async () => {
     'sudoGroups=admins',
     `allow=${ALLOW}`,
   ]);
-}, 360_000);
+  withHosts = await slsPackage('hosts', [
+    'functionUrl=true',
+    'exampleHost=true',
+    `exampleHostSshFrom=${SSH_FROM}`,
+  ]);
+}, 480_000);
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -224,7 +242,7 @@ describe('the packaged template', () => {
   });
 
   it('has no wildcard action, and Resource "*" only for the EC2 Describe calls', () => {
-    for (const variant of [plain, withPolicyAndUrl, withLeases]) {
+    for (const variant of [plain, withPolicyAndUrl, withLeases, withHosts]) {
       const statements = identityStatements(variant.template);
       expect(statements.length).toBeGreaterThan(0);
       for (const s of statements) {
@@ -442,6 +460,263 @@ describe('the packaged template', () => {
       (e: { stdout?: string }) => e,
     );
     expect(failure?.stdout).toMatch(/CaKey\.Properties\.KeySpec.*Value not found/);
+  }, 120_000);
+});
+
+/** Every logical id the template refers to (Ref, Fn::GetAtt, Fn::Sub, DependsOn) that it does not declare. */
+function undeclaredReferences(t: Packaged['template']): string[] {
+  const referred = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Ref' && typeof v === 'string') referred.add(v);
+      else if (key === 'Fn::GetAtt') referred.add(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]!);
+      else if (key === 'DependsOn') for (const d of [v].flat()) referred.add(String(d));
+      else if (key === 'Fn::Sub') {
+        const [text, vars] = Array.isArray(v) ? (v as [string, Json]) : [v as string, {}];
+        for (const [, name] of text.matchAll(/\$\{([^!}][^}]*)\}/g))
+          if (!(name!.split('.')[0]! in vars)) referred.add(name!.split('.')[0]!);
+        walk(vars);
+      } else walk(v);
+    }
+  };
+  walk(t.Resources);
+  walk(t.Outputs);
+  return [...referred].filter((id) => !id.startsWith('AWS::') && !(id in t.Resources)).sort();
+}
+
+/** An output's text with its Fn::Sub variables filled in from `names` (logical id or id.attribute → text). */
+function outputText(t: Packaged['template'], output: string, names: Record<string, string>): string {
+  const fill = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = resolveIfs(t, value) as Json;
+    if (typeof v === 'string') return v;
+    if ('Fn::GetAtt' in v) return names[(v['Fn::GetAtt'] as string[]).join('.')] ?? '?';
+    if ('Ref' in v) return names[v.Ref as string] ?? '?';
+    const sub = v['Fn::Sub'] as string | [string, Json];
+    const [text, vars] = Array.isArray(sub) ? sub : [sub, {}];
+    return text.replace(/\$\{([^!}][^}]*)\}/g, (_, name: string) =>
+      name in vars ? fill(vars[name]) : (names[name] ?? `?${name}`),
+    );
+  };
+  return fill(t.Outputs[output]?.Value);
+}
+const NAMES = {
+  CaLambdaFunction: 'lkp-ci-ca',
+  'AWS::Region': 'us-east-1',
+  'CaFunctionUrl.FunctionUrl': 'https://ca.lambda-url.us-east-1.on.aws/',
+  'DownloadsFunctionUrl.FunctionUrl': 'https://dl.lambda-url.us-east-1.on.aws/',
+  HostLaunchTemplate: 'lt-0123456789abcdef0',
+};
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('downloads and the path to a first login (docs/deploy.md, "Zero to ssh")', () => {
+  it('declares every resource it refers to, with and without a Function URL or example host', () => {
+    for (const variant of [plain, withPolicyAndUrl, withLeases, withHosts])
+      expect(undeclaredReferences(variant.template)).toEqual([]);
+  });
+
+  it('serves exactly the client tarball and the host agent it was built from, at a public URL', () => {
+    const files = unzip(readFileSync(join(plain.dir, 'downloads.zip')));
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    expect([...files.keys()].sort()).toEqual([
+      `dist/artifacts/lkp-${version}.tgz`,
+      'dist/artifacts/lkp-host-agent',
+      'src/artifacts-handler.cjs',
+      'src/artifacts-handler.cjs.map',
+    ]);
+    expect(
+      files.get('dist/artifacts/lkp-host-agent')?.equals(readFileSync(join(ROOT, 'host/lkp-host-agent'))),
+    ).toBe(true);
+    const t = plain.template;
+    expect(t.Resources.DownloadsLambdaFunction?.Properties).toMatchObject({
+      Handler: 'src/artifacts-handler.handler',
+      Environment: { Variables: { LKP_ARTIFACTS_DIR: 'dist/artifacts' } },
+    });
+    expect(t.Resources.DownloadsFunctionUrl?.Properties).toMatchObject({ AuthType: 'NONE' });
+    expect(t.Resources.DownloadsFunctionUrlPublicInvoke?.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      InvokedViaFunctionUrl: true,
+    });
+    // Its role is the framework's default: its own logs, nothing else.
+    expect(t.Resources.DownloadsLambdaFunction?.Properties).toMatchObject({
+      Role: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
+    });
+    for (const s of roleStatements(t, 'IamRoleLambdaExecution'))
+      for (const a of actionsOf(s)) expect(a).toMatch(/^logs:/);
+  });
+
+  it('pins the install line and the user data to the sha256 of what it serves', () => {
+    const files = unzip(readFileSync(join(plain.dir, 'downloads.zip')));
+    const [tarball] = [...files.keys()].filter((f) => f.endsWith('.tgz'));
+    const file = tarball!.split('/').pop()!;
+    expect(outputText(plain.template, 'ClientInstall', NAMES)).toBe(
+      `curl -fsSLo /tmp/${file} https://dl.lambda-url.us-east-1.on.aws/${file} && ` +
+        `echo '${sha256(files.get(tarball!)!)}  /tmp/${file}' | sha256sum -c - && npm install -g /tmp/${file}`,
+    );
+    const agentSha = sha256(files.get('dist/artifacts/lkp-host-agent')!);
+    expect(outputText(plain.template, 'HostUserData', NAMES)).toBe(
+      '#!/bin/bash\n' +
+        'f=$(mktemp) && curl -fsSL --retry 5 -o "$f" https://dl.lambda-url.us-east-1.on.aws/lkp-host-agent && ' +
+        `echo '${agentSha}  '"$f" | sha256sum -c - && bash "$f" run --ca-function lkp-ci-ca --ca-region us-east-1\n`,
+    );
+  });
+
+  it('tells hosts and people the same way to the CA: Invoke, the IAM Function URL, or the public one', () => {
+    const caArgs = (v: Packaged) => outputText(v.template, 'HostUserData', NAMES).split(' run ')[1]!.trim();
+    expect(caArgs(plain)).toBe('--ca-function lkp-ci-ca --ca-region us-east-1');
+    expect(outputText(plain.template, 'ClientSetup', NAMES)).toBe(
+      'lkp setup --function lkp-ci-ca --region us-east-1',
+    );
+    expect(caArgs(withHosts)).toBe(
+      '--ca-iam-url https://ca.lambda-url.us-east-1.on.aws/ --ca-region us-east-1',
+    );
+    expect(outputText(withHosts.template, 'ClientSetup', NAMES)).toBe(
+      'lkp setup --url https://ca.lambda-url.us-east-1.on.aws/ --iam --region us-east-1',
+    );
+    expect(caArgs(withPolicyAndUrl)).toBe('--ca https://ca.lambda-url.us-east-1.on.aws/');
+    expect(outputText(withPolicyAndUrl.template, 'ClientSetup', NAMES)).toBe(
+      'lkp setup --url https://ca.lambda-url.us-east-1.on.aws/',
+    );
+  });
+
+  it('adds the example host only when asked: a role that can only reach the CA, IMDSv2, ssh from one range', () => {
+    for (const id of ['HostRole', 'HostInstanceProfile', 'HostSecurityGroup', 'HostLaunchTemplate']) {
+      expect(condition(plain.template, plain.template.Resources[id]!.Condition as string)).toBe(false);
+      expect(condition(withHosts.template, withHosts.template.Resources[id]!.Condition as string)).toBe(true);
+    }
+    const t = withHosts.template;
+    // Through an AWS_IAM Function URL: both permissions AWS requires, on the URL's function only.
+    expect(roleStatements(t, 'HostRole')).toEqual([
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunctionUrl',
+        Resource: { 'Fn::GetAtt': ['CaUrlLambdaFunction', 'Arn'] },
+      }),
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': ['CaUrlLambdaFunction', 'Arn'] },
+        Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+      }),
+    ]);
+    const template = resolveIfs(t, t.Resources.HostLaunchTemplate!.Properties) as {
+      LaunchTemplateData: Json & { UserData: Json };
+    };
+    expect(template.LaunchTemplateData).toMatchObject({
+      IamInstanceProfile: { Arn: { 'Fn::GetAtt': ['HostInstanceProfile', 'Arn'] } },
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+    });
+    expect(template.LaunchTemplateData.UserData['Fn::Base64']).toEqual(
+      resolveIfs(t, t.Outputs.HostUserData?.Value),
+    );
+    expect(resolveIfs(t, t.Resources.HostSecurityGroup!.Properties)).toMatchObject({
+      SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, CidrIp: SSH_FROM }],
+    });
+    expect(outputText(t, 'HostLaunch', NAMES)).toContain(
+      'aws ec2 run-instances --region us-east-1 --launch-template LaunchTemplateId=lt-0123456789abcdef0',
+    );
+    expect(t.Outputs.FirstLogin?.Value).toBe('lkp ssh ec2-user@lkp-first');
+    expect(plain.template.Outputs.HostLaunch?.Condition).toBe('HasExampleHost');
+  });
+});
+
+/** The packaged downloads function behind a loopback HTTP server, as its Function URL would serve it. */
+async function serveDownloads(zip: string, tamper?: (files: Map<string, Buffer>) => void) {
+  const dir = mkdtempSync(join(work, 'downloads-'));
+  const files = unzip(readFileSync(zip));
+  tamper?.(files);
+  for (const [name, bytes] of files) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), bytes);
+  }
+  // The bundle reads LAMBDA_TASK_ROOT at its first request; a fresh require per server.
+  process.env.LAMBDA_TASK_ROOT = dir;
+  const { handler } = createRequire(import.meta.url)(join(dir, 'src/artifacts-handler.cjs')) as {
+    handler: (event: Json) => {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+      isBase64Encoded: boolean;
+    };
+  };
+  const server = createServer((req, res) => {
+    const answer = handler({
+      rawPath: req.url,
+      requestContext: { http: { method: req.method, path: req.url } },
+    });
+    res.writeHead(answer.statusCode, answer.headers);
+    res.end(Buffer.from(answer.body, answer.isBase64Encoded ? 'base64' : 'utf8'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe.skipIf(process.getuid?.() !== 0)('the HostUserData output on a bare instance (local stack)', () => {
+  let stack: LocalStack;
+  let instance: AgentInstance;
+  beforeAll(async () => {
+    stack = await startLocalStack();
+  }, 120_000);
+  beforeEach(async () => {
+    instance = await startAgentInstance(stack);
+  });
+  afterEach(async () => instance?.close());
+  afterAll(async () => stack?.close());
+
+  /** The output's user data, with this stack's URLs, run as cloud-init would (as root, under the instance's root). */
+  async function runUserData(downloadsUrl: string) {
+    const userData = outputText(withPolicyAndUrl.template, 'HostUserData', {
+      ...NAMES,
+      'DownloadsFunctionUrl.FunctionUrl': downloadsUrl,
+      'CaFunctionUrl.FunctionUrl': stack.caUrl,
+    });
+    expect(userData).toMatch(/^#!\/bin\/bash\n/);
+    return run('/bin/bash', ['-c', userData], {
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+        LKP_HOST_ROOT: instance.root,
+        LKP_HOST_IMDS_ENDPOINT: instance.imds.url,
+      },
+      timeout: 120_000,
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+  }
+
+  it('fetches the agent it serves, checks it and gets a host certificate', async () => {
+    const downloads = await serveDownloads(join(withPolicyAndUrl.dir, 'downloads.zip'));
+    try {
+      const result = await runUserData(downloads.url);
+      expect(result.stderr).not.toContain('FAILED');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/: OK$/m);
+      const cert = readFileSync(join(instance.root, 'etc/ssh/ssh_host_ed25519_key-cert.pub'), 'utf8');
+      expect(parseCertificate(cert.trim()).principals).toContain(LOCAL_INSTANCE_ARN);
+      expect(readFileSync(join(instance.root, 'usr/local/sbin/lkp-host-agent'))).toEqual(
+        readFileSync(join(ROOT, 'host/lkp-host-agent')),
+      );
+    } finally {
+      await downloads.close();
+    }
+  }, 120_000);
+
+  it('runs nothing when the download does not match the digest', async () => {
+    const downloads = await serveDownloads(join(withPolicyAndUrl.dir, 'downloads.zip'), (files) => {
+      const agent = files.get('dist/artifacts/lkp-host-agent')!;
+      files.set('dist/artifacts/lkp-host-agent', Buffer.concat([agent, Buffer.from('\ncurl attacker\n')]));
+    });
+    try {
+      const result = await runUserData(downloads.url);
+      expect(result.code).not.toBe(0);
+      expect(result.stdout + result.stderr).toMatch(/FAILED/);
+      expect(existsSync(join(instance.root, 'etc/ssh/ssh_host_ed25519_key-cert.pub'))).toBe(false);
+      expect(existsSync(join(instance.root, 'usr/local/sbin/lkp-host-agent'))).toBe(false);
+    } finally {
+      await downloads.close();
+    }
   }, 120_000);
 });
 
