@@ -1,5 +1,7 @@
 #!/bin/sh
 # EC2 user data (plain text): give this instance an lkp host certificate at first boot.
+# The stack's HostUserData output is the ready-made form of this (its downloads URL and digest filled
+# in); this longer version is for hosting the agent yourself (docs/deploy.md, "Install").
 # Installs only a pinned artifact you control: the host agent (one bash file, host/lkp-host-agent;
 # `dist/lkp-host-agent` in the build) from a URL of yours, checked against its sha256 before it runs.
 # Never `npm install -g lkp`: that registry name is not this project's, and whoever owned it would
