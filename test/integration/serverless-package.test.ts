@@ -582,6 +582,32 @@ describe('downloads and the path to a first login (docs/deploy.md, "Zero to ssh"
     );
   });
 
+  it('docs/deploy.md reaches a first login in at most six commands, each one an output of the stack', () => {
+    const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const section = doc.slice(
+      doc.indexOf('## Zero to ssh'),
+      doc.indexOf('\n## ', doc.indexOf('## Zero to ssh') + 1),
+    );
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    const commands = block
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+    expect(commands.length).toBeLessThanOrEqual(6);
+    // Commands 3 to 6 are the outputs, in order, as the stack prints them (names differ); the
+    // walk-through deploys with exampleHost and without a Function URL.
+    const shape = (text: string) => text.split(' ').slice(0, 3).join(' ');
+    expect(commands.slice(-4).map(shape)).toEqual([
+      shape(outputText(plain.template, 'ClientInstall', NAMES)),
+      shape(outputText(plain.template, 'ClientSetup', NAMES)),
+      shape(outputText(withHosts.template, 'HostLaunch', NAMES)),
+      shape(outputText(withHosts.template, 'FirstLogin', NAMES)),
+    ]);
+    // Every output the section's table names exists.
+    for (const [, name] of section.matchAll(/^\| `([A-Za-z]+)` +\|/gm))
+      expect(withHosts.template.Outputs).toHaveProperty(name!);
+  });
+
   it('adds the example host only when asked: a role that can only reach the CA, IMDSv2, ssh from one range', () => {
     for (const id of ['HostRole', 'HostInstanceProfile', 'HostSecurityGroup', 'HostLaunchTemplate']) {
       expect(condition(plain.template, plain.template.Resources[id]!.Condition as string)).toBe(false);
