@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   AuthorizeSecurityGroupIngressCommand,
+  DescribeInstanceConnectEndpointsCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupRulesCommand,
   EC2Client,
@@ -22,6 +23,7 @@ import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { describeInstances } from '../../client/lib/instances.js';
 import { buildIdentityProof } from '../../client/lib/proof.js';
 import { ec2QueryClient } from '../../src/aws/ec2-query.js';
 import { dynamoDbClient } from '../../src/aws/dynamodb-json.js';
@@ -524,6 +526,7 @@ export const CALLS: readonly ConformanceCall[] = [
     errors: [queryError(404, 'NoSuchEntity'), queryError(400, 'Throttling'), queryError(403, 'AccessDenied')],
   },
   ...lockStoreCalls(),
+  ...instanceConnectEndpointCalls(),
 ];
 
 /** Our error's code: the service's, as our clients report it. */
@@ -625,4 +628,94 @@ function lockStoreCalls(): ConformanceCall[] {
       errors: refusals,
     },
   ];
+}
+
+/**
+ * The client's DescribeInstanceConnectEndpoints (client/lib/instances.ts, for `lkp ssh` and `lkp
+ * tunnel` choosing an EC2 Instance Connect Endpoint): by the instance's VPC, and by the id a policy
+ * names. The client finds its EC2 endpoint as the SDK does, from AWS_ENDPOINT_URL_EC2 among others,
+ * so the recorder's address is given to it there for the call.
+ */
+function instanceConnectEndpointCalls(): ConformanceCall[] {
+  const vpcId = 'vpc-0123456789abcdef0';
+  const endpointId = 'eice-0123456789abcdef0';
+  // The states the AWS CLI treats as usable, as the client filters them.
+  const usable = ['create-complete', 'update-in-progress', 'update-failed', 'update-complete'];
+  const ours = (endpoint: string, input: { id: string } | { vpcId: string }) =>
+    withEnv('AWS_ENDPOINT_URL_EC2', endpoint, () =>
+      describeInstances({ region: REGION, credentials: async () => CREDENTIALS }).describeEndpoints(
+        input,
+        REGION,
+      ),
+    );
+  const sdk = (endpoint: string, input: { InstanceConnectEndpointIds?: string[]; vpc?: string[] }) =>
+    sdkEc2(endpoint).send(
+      new DescribeInstanceConnectEndpointsCommand({
+        ...(input.InstanceConnectEndpointIds
+          ? { InstanceConnectEndpointIds: input.InstanceConnectEndpointIds }
+          : {}),
+        Filters: [
+          { Name: 'state', Values: usable },
+          ...(input.vpc ? [{ Name: 'vpc-id', Values: input.vpc }] : []),
+        ],
+      }),
+    );
+  const readSdk = (r: unknown) =>
+    ((record(r)['InstanceConnectEndpoints'] ?? []) as Record<string, unknown>[]).map((e) => ({
+      id: e['InstanceConnectEndpointId'],
+      dnsName: e['DnsName'],
+      fipsDnsName: e['FipsDnsName'],
+      vpcId: e['VpcId'],
+      subnetId: e['SubnetId'],
+    }));
+  const endpointItem = (id: string, subnet: string) =>
+    `<item><ownerId>${ACCOUNT}</ownerId><instanceConnectEndpointId>${id}</instanceConnectEndpointId><instanceConnectEndpointArn>arn:aws:ec2:${REGION}:${ACCOUNT}:instance-connect-endpoint/${id}</instanceConnectEndpointArn><state>create-complete</state><stateMessage/><dnsName>${id}.b67b86ba.ec2-instance-connect-endpoint.${REGION}.amazonaws.com</dnsName><fipsDnsName>${id}.b67b86ba.fips.ec2-instance-connect-endpoint.${REGION}.amazonaws.com</fipsDnsName><networkInterfaceIdSet><item>eni-0123456789abcdef0</item></networkInterfaceIdSet><vpcId>${vpcId}</vpcId><availabilityZone>${REGION}a</availabilityZone><createdAt>2026-01-01T00:00:00.000Z</createdAt><subnetId>${subnet}</subnetId><preserveClientIp>false</preserveClientIp><securityGroupIdSet><item>${GROUP}</item></securityGroupIdSet><tagSet/></item>`;
+  const answers = [
+    ec2Ok(
+      'DescribeInstanceConnectEndpoints',
+      `<instanceConnectEndpointSet>${endpointItem(endpointId, 'subnet-0123456789abcdef0')}${endpointItem('eice-0fedcba9876543210', 'subnet-0fedcba9876543210')}</instanceConnectEndpointSet>`,
+    ),
+    ec2Ok('DescribeInstanceConnectEndpoints', '<instanceConnectEndpointSet/>'),
+  ];
+  const errors = [
+    ec2Error(400, 'InvalidInstanceConnectEndpointId.NotFound'),
+    ec2Error(403, 'UnauthorizedOperation'),
+    ec2Error(503, 'RequestLimitExceeded'),
+  ];
+  return [
+    {
+      name: 'EC2 DescribeInstanceConnectEndpoints by VPC (client: the endpoint for an instance)',
+      signingName: 'ec2',
+      region: REGION,
+      ours: (endpoint) => ours(endpoint, { vpcId }),
+      sdk: (endpoint) => sdk(endpoint, { vpc: [vpcId] }),
+      readOurs: (r) => r,
+      readSdk,
+      answers,
+      errors,
+    },
+    {
+      name: 'EC2 DescribeInstanceConnectEndpoints by id (client: the endpoint a policy names)',
+      signingName: 'ec2',
+      region: REGION,
+      ours: (endpoint) => ours(endpoint, { id: endpointId }),
+      sdk: (endpoint) => sdk(endpoint, { InstanceConnectEndpointIds: [endpointId] }),
+      readOurs: (r) => r,
+      readSdk,
+      answers,
+      errors,
+    },
+  ];
+}
+
+/** Runs `use` with one environment variable set, and puts it back. */
+async function withEnv<T>(name: string, value: string, use: () => Promise<T>): Promise<T> {
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    return await use();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
 }
