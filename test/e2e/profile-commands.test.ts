@@ -57,6 +57,13 @@ describe('lkp commands read the profile lkp setup wrote', () => {
     expect(JSON.parse(named.stdout)).toMatchObject({ ServerId: expect.any(String) });
   });
 
+  it('lkp ca --help points at lkp setup for host trust, never at a global @cert-authority * line (issue 15, item 4)', async () => {
+    const help = await lkp('ca', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toMatch(/>>\s*~\/\.ssh\/known_hosts/);
+    expect(help.stdout).toContain('lkp setup --refresh-ca');
+  });
+
   it('lkp cert takes a Name tag, like lkp ssh, and uses the profile region and CA', async () => {
     const keyDir = mkdtempSync(join(home, 'keys-'));
     await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'id')]);
