@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { DEFAULT_USER } from '../lib/config.js';
+import { terminalProgress } from '../lib/progress.js';
 import { checkUser, parseLogin } from '../lib/targets.js';
 import { caUrlOption, type CaUrlOptions, resolveCa } from './shared.js';
 
@@ -56,28 +57,34 @@ Examples:
     throw new CliError(`no public key at ${opts.key}`, EXIT.usage, 'create one with ssh-keygen -t ed25519');
   const publicKey = readFileSync(opts.key, 'utf8').trim();
   const region = opts.region ?? ca.region;
+  const progress = terminalProgress();
+  const target = login.target;
   // An ARN is all the CA needs; ids and Name tags are looked up as lkp ssh does.
   const arn =
-    login.target.kind === 'arn'
-      ? login.target.arn
+    target.kind === 'arn'
+      ? target.arn
       : (
-          await resolveTarget(
-            login.target,
-            ec2Lookup({
-              ...(region ? { region } : {}),
-              ...(ca.awsProfile ? { awsProfile: ca.awsProfile } : {}),
-              credentials: ca.credentials,
-            }),
+          await progress(`lkp: looking up ${opts.instance} in EC2`, () =>
+            resolveTarget(
+              target,
+              ec2Lookup({
+                ...(region ? { region } : {}),
+                ...(ca.awsProfile ? { awsProfile: ca.awsProfile } : {}),
+                credentials: ca.credentials,
+              }),
+            ),
           )
         ).arn;
-  const credentials = await ca.credentials();
-  const info = await fetchCaInfo(ca.transport);
-  const cert = await requestCertificate(ca.transport, info, credentials, {
-    Kind: 'User',
-    PublicKey: publicKey,
-    RemoteInstanceArn: arn,
-    SshUsername: user,
-  });
+  const cert = await progress(
+    `lkp: requesting a certificate for ${user}@${arn} from ${ca.transport.where}`,
+    async () =>
+      requestCertificate(ca.transport, await fetchCaInfo(ca.transport), await ca.credentials(), {
+        Kind: 'User',
+        PublicKey: publicKey,
+        RemoteInstanceArn: arn,
+        SshUsername: user,
+      }),
+  );
   const certPath = `${opts.key.replace(/\.pub$/, '')}-cert.pub`;
   writeFileSync(certPath, `${cert.Certificate}\n`);
   if (opts.json) {

@@ -17,6 +17,7 @@ import { resolveCredentials } from './credentials.js';
 import { generateEd25519, keyStoreFor, type KeyStore, type LoginKey } from './keys.js';
 import { targetSshConfig } from './ssh-config.js';
 import { ec2Lookup, type InstanceLookup, parseTarget, resolveTarget } from './targets.js';
+import { terminalProgress, type Progress } from './progress.js';
 import { chooseRoute, type Route } from './tunnel/route.js';
 
 export interface LoginContext {
@@ -29,8 +30,8 @@ export interface LoginContext {
   keys: KeyStore;
   /** Unix seconds. */
   now(): number;
-  /** A line for the user while something slow happens (stderr); ssh-match passes a no-op. */
-  progress(message: string): void;
+  /** Shows a line while a slow step runs, on a terminal only (progress.ts); ssh-match is quiet. */
+  progress: Progress;
   /** argv prefix that runs lkp, for the ProxyCommand of a tunnel (`lkp tunnel`). */
   lkpCommand: readonly string[];
 }
@@ -79,7 +80,7 @@ export async function prepareLogin(
     if (cached) return finish(ctx, host, user, key, record.arn, record.route, cached, true);
   }
 
-  const target = await resolveTarget(spec, ctx.ec2());
+  const target = await ctx.progress(`lkp: looking up ${host} in EC2`, () => resolveTarget(spec, ctx.ec2()));
   const route = (cert: CachedCertificate) =>
     chooseRoute({
       arn: target.arn,
@@ -96,19 +97,17 @@ export async function prepareLogin(
   const { fetchCaInfo, requestCertificate } = await import('./certificates.js');
   const fresh = key ? undefined : generateEd25519(`lkp-${ctx.profileName}`);
   const publicKey = key?.publicKey ?? fresh?.publicKey ?? '';
-  ctx.progress(`lkp: requesting a certificate for ${user}@${target.arn} from ${ctx.transport().where}`);
   const transport = ctx.transport();
-  const response = await requestCertificate(
-    transport,
-    await fetchCaInfo(transport),
-    await ctx.credentials(),
-    {
-      Kind: 'User',
-      PublicKey: publicKey,
-      RemoteInstanceArn: target.arn,
-      SshUsername: user,
-      ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
-    },
+  const response = await ctx.progress(
+    `lkp: requesting a certificate for ${user}@${target.arn} from ${transport.where}`,
+    async () =>
+      requestCertificate(transport, await fetchCaInfo(transport), await ctx.credentials(), {
+        Kind: 'User',
+        PublicKey: publicKey,
+        RemoteInstanceArn: target.arn,
+        SshUsername: user,
+        ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
+      }),
   );
   if (fresh) key = await ctx.keys.save(fresh, response.ValidBefore - ctx.now());
   if (!key) throw new Error('no key after saving one');
@@ -290,6 +289,6 @@ export function loginContext(
     keys: keyStoreFor(paths.keys(profileName), opts.env),
     now: () => Math.floor(Date.now() / 1000),
     lkpCommand: [process.execPath, realpathSync(process.argv[1] ?? '')],
-    progress: opts.quiet ? () => {} : (m) => process.stderr.write(`${m}\n`),
+    progress: terminalProgress(opts.quiet),
   };
 }

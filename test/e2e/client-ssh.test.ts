@@ -25,6 +25,7 @@ const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 const login = (process.env.USER ?? '') || (await run('id', ['-un'])).stdout.trim();
 
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 const exec = (file: string, args: string[], env: Record<string, string>) =>
   runProgram(file, args, { cwd: root, env, timeout: 60_000 });
 
@@ -96,8 +97,8 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
   it('lkp ssh logs in by Name tag, then reuses the cached certificate', async () => {
     const before = certificateRequests();
     const first = await lkp('ssh', `${login}@lkp-demo`, '--', '-p', String(instance.sshd.port), 'echo', 'ok');
-    // lkp's one progress line and nothing else: no host key prompt, no ssh warning, no AWS SDK notice.
-    expect(first.stderr).toMatch(/^lkp: requesting a certificate for \S+ from \S+\n$/);
+    // Nothing on stderr: no progress (not a terminal), no host key prompt, no ssh warning, no AWS SDK notice.
+    expect(first.stderr).toBe('');
     expect(first.stdout).toBe('ok\n');
     expect(first.code).toBe(0);
     expect(certificateRequests()).toBe(before + 1);
@@ -114,6 +115,26 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
     expect(second.stdout).toBe('again\n');
     expect(second.code).toBe(0);
     expect(certificateRequests()).toBe(before + 1);
+  });
+
+  it('shows its slow steps on a terminal only, and never with --json', async () => {
+    // script(1) runs lkp on a pseudo-terminal; a user not asked for yet makes both steps happen.
+    const onTerminal = (...args: string[]) =>
+      exec(
+        'script',
+        ['-qec', [process.execPath, LKP_CLI, ...args].map(shellQuote).join(' '), '/dev/null'],
+        env,
+      );
+    const shown = await onTerminal('ssh', '--dry-run', 'progress-a@lkp-demo');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('lkp: looking up lkp-demo in EC2...\r\x1b[K');
+    expect(shown.stdout).toMatch(
+      /lkp: requesting a certificate for progress-a@arn:\S+ from \S+\.\.\.\r\x1b\[K/,
+    );
+    const json = await onTerminal('ssh', '--dry-run', '--json', 'progress-b@lkp-demo');
+    expect(json.code).toBe(0);
+    expect(json.stdout).not.toContain('lkp: ');
+    expect(json.stdout).not.toContain('\x1b[K');
   });
 
   it('a login with a cached certificate loads no AWS SDK module (it makes no AWS call)', async () => {

@@ -88,6 +88,7 @@ describe('prepareLogin', () => {
       },
     };
     const paths = lkpPaths(join(home, String(Math.random()).slice(2)));
+    const shown: string[] = [];
     const ctx: LoginContext = {
       paths,
       profileName: 'main',
@@ -97,10 +98,13 @@ describe('prepareLogin', () => {
       ec2: () => ec2,
       keys: fileKeyStore(paths.keys('main')),
       now: () => NOW,
-      progress: () => {},
+      progress: (message, step) => {
+        shown.push(message);
+        return step();
+      },
       lkpCommand: ['/usr/bin/node', '/opt/lkp/lkp.cjs'],
     };
-    return { ctx, requests, lookups: () => lookups };
+    return { ctx, requests, lookups: () => lookups, shown };
   }
 
   it('asks once, then reuses the certificate and the resolved target without AWS calls', async () => {
@@ -119,6 +123,17 @@ describe('prepareLogin', () => {
     // Another user is another certificate.
     await prepareLogin(ctx, 'web-1', 'root');
     expect(requests.map((r) => r.SshUsername)).toEqual(['ec2-user', 'root']);
+  });
+
+  it('shows progress for the EC2 lookup and the CA call, and none for a cached login', async () => {
+    const { ctx, shown } = context();
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(shown).toEqual([
+      'lkp: looking up web-1 in EC2',
+      `lkp: requesting a certificate for ec2-user@${ARN} from ${ctx.transport().where}`,
+    ]);
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(shown).toHaveLength(2);
   });
 
   it('always asks when vouchers are given, and sends them', async () => {
