@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCertificate, generateKeyPair } from '../../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
+import { clientEnv } from '../helpers/client-env.js';
 import { LKP_CLI, runNode } from '../helpers/run-node.js';
 
 describe('lkp-ca serve', () => {
@@ -47,13 +48,7 @@ describe('lkp (client CLI) against the local stack', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     stack = await startLocalStack();
-    const c = stack.user.credentials;
-    env = {
-      LKP_CA_URL: stack.caUrl,
-      AWS_ACCESS_KEY_ID: c.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
-      HOME: stack.dir,
-    };
+    env = clientEnv(stack);
   });
   afterAll(async () => stack?.close());
 

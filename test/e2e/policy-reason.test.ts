@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowInstanceOwnSession, definePolicy, deny } from '../../authorizers/sdk/define-policy.js';
 import { generateKeyPair } from '../../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
+import { clientEnv } from '../helpers/client-env.js';
 import { LKP_CLI, runNode } from '../helpers/run-node.js';
 
 const onlyEc2User = definePolicy({
@@ -20,13 +21,7 @@ let keyPath: string;
 
 beforeAll(async () => {
   stack = await startLocalStack({ policyModule: onlyEc2User });
-  const c = stack.user.credentials;
-  env = {
-    LKP_CA_URL: stack.caUrl,
-    AWS_ACCESS_KEY_ID: c.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
-    HOME: stack.dir,
-  };
+  env = clientEnv(stack);
   keyPath = (await generateKeyPair(stack.dir, 'id_reason')).publicPath;
 });
 afterAll(async () => stack?.close());
