@@ -72,7 +72,8 @@ export const setupCommand = profileOptions(
       `
 Writes ~/.lkp/config, ~/.lkp/known_hosts.d/<profile> (@cert-authority lines for this
 profile's CA keys, used for this profile's hosts only; the keys and their fingerprints are
-printed), ~/.lkp/ssh_config, and one "Include" line at the top of ~/.ssh/config (a backup of the
+printed), ~/.lkp/revoked_hosts.d/<profile>.krl (the CA's host revocations, for ssh's
+RevokedHostKeys), ~/.lkp/ssh_config, and one "Include" line at the top of ~/.ssh/config (a backup of the
 original is kept once as ~/.ssh/config.lkp-backup). Running it again is safe.
 
 Examples:
@@ -92,11 +93,13 @@ Examples:
     { resolveCredentials },
     { installProfile, uninstall },
     { checkCaPublicKeys, fingerprintOfLine, untrustedKeys },
+    { caRevocations, describeKept, refreshHostRevocations },
   ] = await Promise.all([
     import('../lib/certificates.js'),
     import('../lib/credentials.js'),
     import('../lib/install.js'),
     import('../lib/ca-keys.js'),
+    import('../lib/host-revocations.js'),
   ]);
   const paths = lkpPaths();
   const name = checkProfileName(opts.profile ?? DEFAULT_PROFILE);
@@ -119,9 +122,12 @@ Examples:
   const patterns = opts.hostPattern.map(checkHostPattern);
   const before = readConfig(paths).profiles[name];
   const settings = opts.refreshCa ? storedSettings(opts, name, before) : await settingsFrom(opts, patterns);
+  let credentials: ReturnType<typeof resolveCredentials> | undefined;
+  const getCredentials = () =>
+    (credentials ??= resolveCredentials(settings.awsProfile ? { profile: settings.awsProfile } : {}));
   const transport = caTransport(settings.ca, {
     ...(settings.awsProfile ? { awsProfile: settings.awsProfile } : {}),
-    credentials: () => resolveCredentials(settings.awsProfile ? { profile: settings.awsProfile } : {}),
+    credentials: getCredentials,
   });
   const info = await fetchCaInfo(transport);
   // Network input: every value must be one public key before any of it is written.
@@ -137,6 +143,14 @@ Examples:
     { makeDefault: opts.makeDefault ?? false, lkpCommand },
   );
   const knownHosts = paths.knownHosts(name);
+  // Host revocations (docs/security.md, "Revocation"): fetched now, refreshed by logins. A CA that
+  // cannot be asked (no credentials yet) does not stop the setup: logins fetch the list later.
+  const revokedHostKeys = paths.revokedHostKeys(name);
+  const revocations = await refreshHostRevocations(
+    revokedHostKeys,
+    caRevocations(transport, info, getCredentials),
+    new Date(),
+  );
   report(
     opts,
     {
@@ -150,6 +164,9 @@ Examples:
         new: added.includes(k),
       })),
       files: [paths.config, knownHosts, paths.sshConfig, paths.userSshConfig],
+      revokedHostKeys: revocations.installed
+        ? { file: revokedHostKeys }
+        : { file: null, problem: describeKept(revocations) },
     },
     [
       `lkp profile "${name}" uses the CA at ${transport.where} (${info.ServerId})`,
@@ -157,6 +174,9 @@ Examples:
       ...caKeys.map((k) => `  ${k.fingerprint}  ${k.line}${added.includes(k) && before ? '  (new)' : ''}`),
       ...(dropped.length ? [`no longer trusted: ${dropped.length} CA key(s) the CA stopped publishing`] : []),
       `wrote ${paths.config}, ${knownHosts}, ${paths.sshConfig}`,
+      revocations.installed
+        ? `host revocation list: ${revokedHostKeys} (ssh refuses locked instances; lkp refreshes it once a minute when you log in)`
+        : `host revocation list: not fetched: ${describeKept(revocations)}`,
       result.includeAdded
         ? `added an Include line at the top of ${paths.userSshConfig}`
         : `${paths.userSshConfig} already includes lkp`,

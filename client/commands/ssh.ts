@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, EXIT, toCliError } from '../errors.js';
 import { lkpPaths, pickProfile, readConfig } from '../lib/config.js';
 import type { PreparedLogin } from '../lib/login.js';
 import { checkUser, parseLogin } from '../lib/targets.js';
@@ -59,7 +59,11 @@ Examples:
     const login = parseLogin(targetText);
     const user = checkUser(opts.user ?? login.user ?? profile.defaultUser);
     const ctx = loginContext(paths, name, profile, { quiet: opts.json === true });
-    const prepared = await prepareLogin(ctx, login.target.text, user, { vouchers: opts.voucher });
+    // --dry-run connects nowhere: it needs no host revocation list (nor the AWS call to refresh it).
+    const prepared = await prepareLogin(ctx, login.target.text, user, {
+      vouchers: opts.voucher,
+      revocations: !opts.dryRun,
+    });
     const args = sshCommandArgs(prepared, sshArgs);
     if (opts.dryRun) {
       process.stdout.write(
@@ -67,8 +71,40 @@ Examples:
       );
       return;
     }
-    process.exit(await runSsh(args));
+    const code = await runSsh(args);
+    if (code === SSH_FAILED && prepared.cached)
+      await explainRefusal(() => prepareLogin(ctx, login.target.text, user, { renew: true }));
+    process.exit(code);
   });
+
+/** ssh's own exit code when it could not connect or log in (or the remote command exited 255). */
+const SSH_FAILED = 255;
+
+/**
+ * ssh failed with a cached certificate, and sshd says only "Permission denied": the certificate or
+ * the host may have been locked since (docs/security.md, "Revocation"). Asking the CA for a new
+ * certificate tells: a refusal becomes lkp's error, with the CA's reason and exit code 3. A new
+ * certificate is cached for the next try; lkp does not retry by itself, since a remote command may
+ * have run. A CA that cannot be reached adds nothing to ssh's own message.
+ */
+async function explainRefusal(renew: () => Promise<PreparedLogin>): Promise<void> {
+  let fresh: PreparedLogin;
+  try {
+    fresh = await renew();
+  } catch (e) {
+    const err = toCliError(e);
+    if (err.exitCode !== EXIT.denied) return;
+    throw new CliError(
+      err.message,
+      err.exitCode,
+      err.hint ?? 'ssh failed with the certificate lkp had cached, and the CA now refuses a new one',
+      err.code,
+    );
+  }
+  process.stderr.write(
+    `lkp: ssh failed with a cached certificate; the CA issued a new one (serial ${fresh.response.Serial}), so try again\n`,
+  );
+}
 
 /**
  * `ssh -F <per-target config>`: everything lkp sets lives in that one file (jumpboxes need Host

@@ -61,6 +61,8 @@ export interface LkpPaths {
   config: string;
   /** One per profile: its CA keys only, named only from that profile's ssh_config blocks (DESIGN §4). */
   knownHosts(profile: string): string;
+  /** One per profile: the CA's host revocations (a KRL), named by RevokedHostKeys (client/lib/host-revocations.ts). */
+  revokedHostKeys(profile: string): string;
   /** The single known_hosts every profile shared before issue 15; removed by `lkp setup`. */
   legacyKnownHosts: string;
   sshConfig: string;
@@ -78,6 +80,7 @@ export function lkpPaths(home: string = homedir()): LkpPaths {
     dir,
     config: join(dir, 'config'),
     knownHosts: (profile) => join(dir, 'known_hosts.d', checkProfileName(profile)),
+    revokedHostKeys: (profile) => join(dir, 'revoked_hosts.d', `${checkProfileName(profile)}.krl`),
     legacyKnownHosts: join(dir, 'known_hosts'),
     sshConfig: join(dir, 'ssh_config'),
     userSshConfig: join(home, '.ssh', 'config'),

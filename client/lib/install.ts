@@ -1,7 +1,8 @@
 /**
  * What `lkp setup` writes and `lkp setup --uninstall` removes: ~/.lkp/config, one known_hosts per
  * profile (~/.lkp/known_hosts.d/<profile>), ~/.lkp/ssh_config and the Include line in
- * ~/.ssh/config. Nothing else of the user's is touched.
+ * ~/.ssh/config; uninstall also removes what logins wrote per profile (targets, certificates, the
+ * host revocation list ~/.lkp/revoked_hosts.d/<profile>.krl). Nothing else of the user's is touched.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,7 @@ export function uninstall(
       paths.targets(name),
       paths.certs(name),
       paths.knownHosts(name),
+      paths.revokedHostKeys(name),
       ...(opts.purge ? [paths.keys(name)] : []),
     ])
       if (existsSync(dir)) {
@@ -76,7 +78,9 @@ export function uninstall(
       rmSync(file);
       removed.push(file);
     }
-  for (const dir of ['targets', 'certs', 'keys', 'known_hosts.d'].map((d) => join(paths.dir, d)))
+  for (const dir of ['targets', 'certs', 'keys', 'known_hosts.d', 'revoked_hosts.d'].map((d) =>
+    join(paths.dir, d),
+  ))
     if (existsSync(dir) && readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
   if (existsSync(paths.dir) && readdirSync(paths.dir).length === 0) rmSync(paths.dir, { recursive: true });
   return removed;

@@ -14,6 +14,7 @@ import { caTransport, type CaTransport } from './ca-transport.js';
 import { type CachedCertificate, certCache, fileKey } from './cert-cache.js';
 import { type CaProfile, ensurePrivateDir, type LkpPaths } from './config.js';
 import { resolveCredentials } from './credentials.js';
+import { caRevocations, describeKept, needsRefresh, refreshHostRevocations } from './host-revocations.js';
 import { generateEd25519, keyStoreFor, type KeyStore, type LoginKey } from './keys.js';
 import { targetSshConfig } from './ssh-config.js';
 import { ec2Lookup, type InstanceLookup, parseTarget, resolveTarget } from './targets.js';
@@ -60,24 +61,37 @@ interface TargetRecord {
   route: Route;
 }
 
+export interface LoginOptions {
+  vouchers?: readonly string[];
+  /** Ask the CA even when a usable certificate is cached (it may have been revoked). */
+  renew?: boolean;
+  /** Keep the host revocation list current (default); off for a login that does not connect (--dry-run). */
+  revocations?: boolean;
+}
+
 export async function prepareLogin(
   ctx: LoginContext,
   host: string,
   user: string,
-  opts: { vouchers?: readonly string[] } = {},
+  opts: LoginOptions = {},
 ): Promise<PreparedLogin> {
   const spec = parseTarget(host);
   const certs = certCache(ctx.paths.certs(ctx.profileName));
   const recordFile = targetFile(ctx, host, user, 'json');
   // Vouchers mean "a certificate the last one was not": always ask the CA.
-  const reuse = !opts.vouchers?.length;
+  const reuse = !opts.vouchers?.length && !opts.renew;
+  const revocations = opts.revocations ?? true;
   let key = await ctx.keys.load();
 
-  // Fast path (what makes ssh-match cheap): a known target with a usable certificate needs no AWS call.
+  // Fast path (what makes ssh-match cheap): a known target with a usable certificate needs no AWS
+  // call, but for the host revocation list once a minute.
   const record = readRecord(recordFile, host, user);
   if (key && reuse && record) {
     const cached = certs.read(record.arn, user, key.fingerprint, ctx.now());
-    if (cached) return finish(ctx, host, user, key, record.arn, record.route, cached, true);
+    if (cached) {
+      if (revocations) await refreshRevocationsWhenStale(ctx);
+      return finish(ctx, host, user, key, record.arn, record.route, cached, true);
+    }
   }
 
   const target = await ctx.progress(`lkp: looking up ${host} in EC2`, () => resolveTarget(spec, ctx.ec2()));
@@ -91,24 +105,36 @@ export async function prepareLogin(
       ec2: ctx.ec2(),
     });
   const cached = key && reuse ? certs.read(target.arn, user, key.fingerprint, ctx.now()) : undefined;
-  if (key && cached) return finish(ctx, host, user, key, target.arn, await route(cached), cached, true);
+  if (key && cached) {
+    if (revocations) await refreshRevocationsWhenStale(ctx);
+    return finish(ctx, host, user, key, target.arn, await route(cached), cached, true);
+  }
 
   // Only a login that asks the CA loads the request path (issue "Benchmarks", item 4).
   const { fetchCaInfo, requestCertificate } = await import('./certificates.js');
   const fresh = key ? undefined : generateEd25519(`lkp-${ctx.profileName}`);
   const publicKey = key?.publicKey ?? fresh?.publicKey ?? '';
   const transport = ctx.transport();
-  const response = await ctx.progress(
+  // The CA is being asked anyway: the revocation list comes along, in parallel (and is in place
+  // before lkp exits, also when the certificate is refused).
+  const [asked] = await ctx.progress(
     `lkp: requesting a certificate for ${user}@${target.arn} from ${transport.where}`,
-    async () =>
-      requestCertificate(transport, await fetchCaInfo(transport), await ctx.credentials(), {
-        Kind: 'User',
-        PublicKey: publicKey,
-        RemoteInstanceArn: target.arn,
-        SshUsername: user,
-        ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
-      }),
+    async () => {
+      const info = await fetchCaInfo(transport);
+      return Promise.allSettled([
+        requestCertificate(transport, info, await ctx.credentials(), {
+          Kind: 'User',
+          PublicKey: publicKey,
+          RemoteInstanceArn: target.arn,
+          SshUsername: user,
+          ...(opts.vouchers?.length ? { Vouchers: [...opts.vouchers] } : {}),
+        }),
+        revocations ? refreshRevocations(ctx, caRevocations(transport, info, ctx.credentials)) : undefined,
+      ]);
+    },
   );
+  if (asked.status === 'rejected') throw asked.reason;
+  const response = asked.value;
   if (fresh) key = await ctx.keys.save(fresh, response.ValidBefore - ctx.now());
   if (!key) throw new Error('no key after saving one');
   warnUntrustedCaKeys(ctx, response.CaPublicKeys);
@@ -145,6 +171,7 @@ function finish(
         });
   const hopPrefix = `lkp-jump-${fileKey(ctx.profileName, arn, user).slice(0, 10)}`;
   const configFile = targetFile(ctx, host, user, 'conf');
+  const revokedHostKeys = ctx.paths.revokedHostKeys(ctx.profileName);
   ensurePrivateDir(ctx.paths.targets(ctx.profileName));
   writeFileSync(
     configFile,
@@ -157,6 +184,7 @@ function finish(
       identityFile: key.identityFile,
       certificateFile: cert.certificateFile,
       knownHostsFile: ctx.paths.knownHosts(ctx.profileName),
+      ...(existsSync(revokedHostKeys) ? { revokedHostKeysFile: revokedHostKeys } : {}),
       ...(route.kind === 'eice' ? { proxyCommand: tunnelCommand(ctx, arn, route.tunnel) } : {}),
       jumpboxes: (route.kind === 'eice' ? [] : (response.Jumpboxes ?? [])).map((j, i) => ({
         alias: `${hopPrefix}-${i}`,
@@ -183,6 +211,28 @@ function finish(
     configFile,
     cached,
   };
+}
+
+/** A cached login asks for the host revocation list once it is REFRESH_SECONDS old. */
+async function refreshRevocationsWhenStale(ctx: LoginContext): Promise<void> {
+  if (!needsRefresh(ctx.paths.revokedHostKeys(ctx.profileName), ctx.now())) return;
+  const { fetchCaInfo } = await import('./certificates.js');
+  const transport = ctx.transport();
+  await ctx.progress(`lkp: refreshing the host revocation list from ${transport.where}`, () =>
+    refreshRevocations(ctx, async () =>
+      caRevocations(transport, await fetchCaInfo(transport), ctx.credentials)(),
+    ),
+  );
+}
+
+/** Never throws: a list that cannot be fetched leaves the last good one, with a line on stderr. */
+async function refreshRevocations(ctx: LoginContext, fetchKrl: () => Promise<Buffer>): Promise<void> {
+  const file = ctx.paths.revokedHostKeys(ctx.profileName);
+  const outcome = await refreshHostRevocations(file, fetchKrl, new Date(ctx.now() * 1000));
+  if (!outcome.installed)
+    process.stderr.write(
+      `lkp: could not refresh the host revocation list of profile "${ctx.profileName}" from ${ctx.transport().where}: ${describeKept(outcome)}\n`,
+    );
 }
 
 /** `lkp tunnel` with everything it needs, so a connection makes no AWS call but the tunnel's own. */

@@ -142,6 +142,8 @@ export function targetSshConfig(t: {
   identityFile: string;
   certificateFile: string;
   knownHostsFile: string;
+  /** The profile's host revocation list, once it exists: ssh refuses every host when the file is missing. */
+  revokedHostKeysFile?: string;
   /** argv of a ProxyCommand (`lkp tunnel …`); `%p` passes through for ssh to fill in. */
   proxyCommand?: readonly string[];
   jumpboxes: readonly Hop[];
@@ -155,6 +157,7 @@ export function targetSshConfig(t: {
     '  GlobalKnownHostsFile /dev/null',
     // Host keys are verified by certificate: never ask, never learn a key on first use.
     '  StrictHostKeyChecking yes',
+    ...(t.revokedHostKeysFile ? [`  RevokedHostKeys ${quote(t.revokedHostKeysFile)}`] : []),
   ];
   return [
     `# ${t.comment.replace(/[\r\n]/g, ' ')}`,

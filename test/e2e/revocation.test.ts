@@ -3,12 +3,14 @@
  * stack's CA with its lock table. A user logs in; an admin locks the user's ARN with `lkp lock`; after
  * the agent's per-minute KRL fetch the host refuses the very certificate that worked, the CA refuses
  * a new one and `lkp ssh` says why; `lkp unlock` restores access. The agent keeps the last good
- * list when the CA cannot be reached.
+ * list when the CA cannot be reached. Clients too: a locked instance's host certificate is refused
+ * by plain ssh and `lkp ssh` through `lkp setup`'s configuration (RevokedHostKeys), until unlocked.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
 import { knownHostsLine, type SshLogin } from '../../client/lib/ssh-args.js';
@@ -16,7 +18,13 @@ import { startAgentInstance, type AgentInstance } from '../../src/local/host-age
 import { requestUserCertificate, trySsh } from '../../src/local/instance.js';
 import { findSshd, generateKeyPair, type KeyPair } from '../../src/local/openssh.js';
 import { freePort, type Sshd } from '../../src/local/sshd.js';
-import { LOCAL_INSTANCE_ARN, startLocalStack, type LocalStack } from '../../src/local/stack.js';
+import {
+  LOCAL_INSTANCE_ARN,
+  LOCAL_INSTANCE_ID,
+  LOCAL_REGION,
+  startLocalStack,
+  type LocalStack,
+} from '../../src/local/stack.js';
 import type { Lock } from '../../src/locks/protocol.js';
 import type { InfoResponse } from '../../src/protocol.js';
 import { LKP_CLI, runProgram } from '../helpers/run-node.js';
@@ -38,19 +46,36 @@ describe.skipIf(!asRoot)('locks reach a real sshd through the KRL', () => {
 
   const krlPath = () => join(host.root, 'etc/ssh/lkp_revoked_keys.krl');
   const fetchKrl = (ca = stack.caUrl) => host.runAgent(['krl', '--ca', ca]);
-  const lkp = (who: 'admin' | 'user', ...args: string[]) => {
+  const envOf = (who: 'admin' | 'user') => {
     const c = stack[who].credentials;
-    return runProgram(process.execPath, [LKP_CLI, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        LKP_CA_URL: stack.caUrl,
-        AWS_ACCESS_KEY_ID: c.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
-      },
-      timeout: 60_000,
-    });
+    return {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      LKP_CA_URL: stack.caUrl,
+      AWS_ACCESS_KEY_ID: c.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_EC2: stack.ec2.url,
+    };
+  };
+  const lkp = (who: 'admin' | 'user', ...args: string[]) =>
+    runProgram(process.execPath, [LKP_CLI, ...args], { env: envOf(who), timeout: 60_000 });
+  /** `lkp ssh` to the instance by id, through the profile `lkp setup` wrote. */
+  const lkpSsh = (...command: string[]) =>
+    lkp('user', 'ssh', LOCAL_INSTANCE_ID, '--', '-p', String(sshd.port), ...command);
+  /** Plain ssh with the user's ~/.ssh/config, as after `lkp setup`. */
+  const plainSsh = (...command: string[]) =>
+    runProgram(
+      'ssh',
+      ['-F', join(home, '.ssh', 'config'), '-p', String(sshd.port), LOCAL_INSTANCE_ID, ...command],
+      { env: envOf('user'), timeout: 60_000 },
+    );
+  const clientKrl = () => join(home, '.lkp', 'revoked_hosts.d', 'default.krl');
+  /** As if the client's list were fetched a minute ago: the next login asks the CA again. */
+  const ageClientKrl = () => {
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(clientKrl(), past, past);
   };
   const login = (): SshLogin => ({
     user: loginUser,
@@ -96,6 +121,23 @@ describe.skipIf(!asRoot)('locks reach a real sshd through the KRL', () => {
     expect(await trySsh(login(), ['echo', 'in'])).toMatchObject({ ok: true, stdout: 'in\n' });
   });
 
+  it('lkp setup fetches the host revocation list; lkp ssh and plain ssh name it', async () => {
+    const setup = await lkp('user', 'setup', '--url', stack.caUrl, '--default-user', loginUser);
+    expect(setup.code, setup.stderr).toBe(0);
+    expect(setup.stdout).toContain(`host revocation list: ${clientKrl()}`);
+    expect(execFileSync('ssh-keygen', ['-Q', '-l', '-f', clientKrl()], { encoding: 'utf8' })).toMatch(
+      /^# KRL version \d+/,
+    );
+    const viaLkp = await lkpSsh('echo', 'in');
+    expect(viaLkp.stdout, viaLkp.stderr).toBe('in\n');
+    expect(await plainSsh('echo', 'plain')).toMatchObject({ code: 0, stdout: 'plain\n' });
+    const config = await runProgram('ssh', ['-G', '-F', join(home, '.ssh', 'config'), LOCAL_INSTANCE_ID], {
+      env: envOf('user'),
+      timeout: 60_000,
+    });
+    expect(config.stdout).toContain(`\nrevokedhostkeys ${clientKrl()}\n`);
+  });
+
   it('the user may not lock; an admin locks the user’s ARN', async () => {
     const denied = await lkp('user', 'lock', '--caller', stack.user.arn, '--reason', 'self-service');
     expect(denied.code).toBe(3);
@@ -125,6 +167,16 @@ describe.skipIf(!asRoot)('locks reach a real sshd through the KRL', () => {
     const outcome = await trySsh(login(), ['echo', 'in']);
     expect(outcome).toMatchObject({ ok: false, stderr: expect.stringMatching(/Permission denied/) });
     expect(sshd.log()).toMatch(/revoked/i);
+  });
+
+  it('lkp ssh with its cached certificate is refused too, and says why', async () => {
+    const refused = await lkpSsh('echo', 'in');
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/Permission denied/);
+    expect(refused.stderr).toContain(
+      `lkp: the CA refused: Caller ${stack.user.arn} is locked (${lock.LockId}, until unlocked): laptop stolen`,
+    );
+    expect(refused.code).toBe(3);
   });
 
   it('the CA refuses a new certificate, and lkp says why', async () => {
@@ -160,5 +212,42 @@ describe.skipIf(!asRoot)('locks reach a real sshd through the KRL', () => {
     expect(await trySsh(login(), ['echo', 'in'])).toMatchObject({ ok: true });
     ({ certificatePath } = await requestUserCertificate(stack, info, userKey, loginUser));
     expect(await trySsh(login(), ['echo', 'again'])).toMatchObject({ ok: true, stdout: 'again\n' });
+    expect(await lkpSsh('echo', 'lkp')).toMatchObject({ code: 0, stdout: 'lkp\n' });
+  });
+
+  it('a locked instance: plain ssh and lkp ssh refuse its host certificate, and lkp says why', async () => {
+    const locked = await lkp(
+      'admin',
+      'lock',
+      '--instance',
+      LOCAL_INSTANCE_ID,
+      '--reason',
+      'compromised',
+      '--json',
+    );
+    expect(locked.code, locked.stderr).toBe(0);
+    lock = JSON.parse(locked.stdout) as Lock;
+    expect(lock).toMatchObject({ Type: 'Instance', Value: LOCAL_INSTANCE_ARN });
+    // The next login finds the client's list a minute old and fetches it, with the instance in it.
+    ageClientKrl();
+    const plain = await plainSsh('echo', 'plain');
+    expect(plain.stdout).toBe('');
+    expect(plain.code).toBe(255);
+    expect(plain.stderr).toMatch(/revoked/i);
+    const viaLkp = await lkpSsh('echo', 'in');
+    expect(viaLkp.stdout).toBe('');
+    expect(viaLkp.stderr).toMatch(/revoked/i);
+    expect(viaLkp.stderr).toContain(
+      `lkp: the CA refused: Instance ${LOCAL_INSTANCE_ARN} is locked (${lock.LockId}, until unlocked): compromised`,
+    );
+    expect(viaLkp.code).toBe(3);
+  });
+
+  it('unlocking the instance lets both in again', async () => {
+    const unlocked = await lkp('admin', 'unlock', lock.LockId);
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+    ageClientKrl();
+    expect(await plainSsh('echo', 'plain')).toMatchObject({ code: 0, stdout: 'plain\n' });
+    expect(await lkpSsh('echo', 'in')).toMatchObject({ code: 0, stdout: 'in\n' });
   });
 });

@@ -1,13 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CaTransport } from '../../../client/lib/ca-transport.js';
 import { type CaProfile, lkpPaths } from '../../../client/lib/config.js';
+import { REFRESH_SECONDS } from '../../../client/lib/host-revocations.js';
 import { fileKeyStore } from '../../../client/lib/keys.js';
 import { type LoginContext, prepareLogin } from '../../../client/lib/login.js';
 import type { InstanceLookup } from '../../../client/lib/targets.js';
 import { createCertificate, parsePublicKey } from '../../../src/cert/index.js';
+import { encodeKrl } from '../../../src/krl/encode.js';
 import { generateKeyPair } from '../../../src/local/openssh.js';
 import type { CaRequest, CertResponse, UserCertRequest } from '../../../src/protocol.js';
 import { fileSigner } from '../../../src/signer/file.js';
@@ -16,6 +18,8 @@ const NOW = Math.floor(Date.now() / 1000);
 const ARN = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0';
 const CA_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbIw2vL5a+YwUkc7qGk8CMkN2Y0lqsR1o2vF1o7QJ4m ca';
 const ROGUE_CA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIg20saFVzKyuDzl077UsKT4NL7amDsumcyDsnl4ULY7 rogue';
+const REVOKED_NOTHING = encodeKrl({ version: 1n, generatedAt: NOW - 10 });
+const REVOKED_ONE = encodeKrl({ version: 2n, generatedAt: NOW, certificates: [{ keyIds: [ARN] }] });
 const profile: CaProfile = {
   ca: { url: 'http://ca' },
   hostPatterns: [],
@@ -32,12 +36,17 @@ describe('prepareLogin', () => {
   });
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-  function context(answer: Partial<CertResponse> = {}) {
+  function context(answer: Partial<CertResponse> = {}, krl: () => Buffer = () => REVOKED_NOTHING) {
     const requests: UserCertRequest[] = [];
+    const krlRequests: CaRequest[] = [];
     let lookups = 0;
     const transport: CaTransport = {
       where: 'http://ca',
       async call<T>(req: CaRequest): Promise<T> {
+        if (req.Kind === 'Krl') {
+          krlRequests.push(req);
+          return { Krl: krl().toString('base64'), GeneratedAt: NOW } as T;
+        }
         if (req.Kind === 'Info')
           return {
             CaPublicKeys: [CA_PUBLIC_KEY],
@@ -104,7 +113,7 @@ describe('prepareLogin', () => {
       },
       lkpCommand: ['/usr/bin/node', '/opt/lkp/lkp.cjs'],
     };
-    return { ctx, requests, lookups: () => lookups, shown };
+    return { ctx, requests, krlRequests, lookups: () => lookups, shown };
   }
 
   it('asks once, then reuses the certificate and the resolved target without AWS calls', async () => {
@@ -164,6 +173,93 @@ describe('prepareLogin', () => {
     expect(conf).toMatch(
       /ProxyJump (lkp-jump-\w+-0)\nHost \1\n  Hostname bastion\.example\.com\n  User jump\n  HostKeyAlias bastion/,
     );
+  });
+
+  it('fetches the host revocation list with a certificate and names it in the target file', async () => {
+    const { ctx, krlRequests } = context({
+      Jumpboxes: [
+        {
+          Address: 'bastion.example.com',
+          User: 'jump',
+          HostKeyAlias: 'bastion',
+          Certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA j',
+        },
+      ],
+    });
+    const file = ctx.paths.revokedHostKeys('main');
+    const login = await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(krlRequests).toHaveLength(1);
+    // The client-scoped list: no HostInstanceArn, so no locked people in it.
+    expect(krlRequests[0]).not.toHaveProperty('HostInstanceArn');
+    expect(readFileSync(file)).toEqual(REVOKED_NOTHING);
+    // For the target and for its jumpbox.
+    expect(readFileSync(login.configFile, 'utf8').match(/^ {2}RevokedHostKeys (.+)$/gm)).toEqual([
+      `  RevokedHostKeys ${file}`,
+      `  RevokedHostKeys ${file}`,
+    ]);
+  });
+
+  it('refreshes the list on a cached login once it is a minute old, not before', async () => {
+    let served = REVOKED_NOTHING;
+    const { ctx, requests, krlRequests } = context({}, () => served);
+    const file = ctx.paths.revokedHostKeys('main');
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    served = REVOKED_ONE;
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(krlRequests).toHaveLength(1);
+    expect(readFileSync(file)).toEqual(REVOKED_NOTHING);
+    const minuteAgo = new Date((NOW - REFRESH_SECONDS) * 1000);
+    utimesSync(file, minuteAgo, minuteAgo);
+    const cached = await prepareLogin(ctx, 'web-1', 'ec2-user');
+    expect(cached.cached).toBe(true);
+    expect(requests).toHaveLength(1);
+    expect(krlRequests).toHaveLength(2);
+    expect(readFileSync(file)).toEqual(REVOKED_ONE);
+  });
+
+  it('keeps the last good list when the CA cannot send one, says so, and waits a minute to ask again', async () => {
+    let broken = false;
+    const { ctx, krlRequests } = context({}, () => {
+      if (broken) throw new Error('CA down');
+      return REVOKED_ONE;
+    });
+    const file = ctx.paths.revokedHostKeys('main');
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    broken = true;
+    const minuteAgo = new Date((NOW - REFRESH_SECONDS) * 1000);
+    utimesSync(file, minuteAgo, minuteAgo);
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const login = await prepareLogin(ctx, 'web-1', 'ec2-user');
+      await prepareLogin(ctx, 'web-1', 'ec2-user');
+      expect(readFileSync(login.configFile, 'utf8')).toContain(`RevokedHostKeys ${file}`);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(file)).toEqual(REVOKED_ONE);
+    expect(krlRequests).toHaveLength(2);
+    expect(written.join('')).toBe(
+      `lkp: could not refresh the host revocation list of profile "main" from http://ca: CA down; ssh keeps checking hosts against the list of ${new Date(NOW * 1000).toISOString()}\n`,
+    );
+  });
+
+  it('asks for nothing when told not to connect, and names no list that does not exist', async () => {
+    const { ctx, krlRequests } = context();
+    const login = await prepareLogin(ctx, 'web-1', 'ec2-user', { revocations: false });
+    expect(krlRequests).toHaveLength(0);
+    expect(readFileSync(login.configFile, 'utf8')).not.toContain('RevokedHostKeys');
+  });
+
+  it('asks the CA again when told to renew, though a certificate is cached', async () => {
+    const { ctx, requests } = context();
+    await prepareLogin(ctx, 'web-1', 'ec2-user');
+    const renewed = await prepareLogin(ctx, 'web-1', 'ec2-user', { renew: true });
+    expect(renewed.cached).toBe(false);
+    expect(requests).toHaveLength(2);
   });
 
   it('reports a CA key that the profile does not trust, and trusts nothing from the answer', async () => {
