@@ -25,7 +25,7 @@ const PLAN = {
   // ssh to localhost takes ~300 ms ± 30 here: more pairs for a difference of a few tens of ms.
   client: { runs: 15 },
   tunnel: { runs: 15 },
-  krl: { serials: [1000, 100_000], runs: 7 },
+  krl: { serials: [1000, 100_000], runs: 15, warmup: 3 },
 } as const;
 
 const SECTIONS = ['signing', 'krl', 'request', 'coldStart', 'client', 'tunnel'] as const;
