@@ -38,7 +38,7 @@ export async function benchTunnel(stack: LocalStack, opts: { runs: number }): Pr
     // Interleaved, so a noisy neighbour slows all three alike.
     for (let i = 0; i < opts.runs; i++) {
       through.push((await timed(ssh, args, session.env)).ms);
-      plain.push((await timed(ssh, [...direct, ...args], session.env)).ms);
+      plain.push((await timed(ssh, direct, session.env)).ms);
       node.push((await timed(process.execPath, ['-e', '0'], session.env)).ms);
     }
     return {
@@ -55,9 +55,9 @@ export async function benchTunnel(stack: LocalStack, opts: { runs: number }): Pr
 }
 
 /**
- * The ssh arguments with `-F <copy>`: the target's config without its ProxyCommand and with the
- * sshd's address and port (the arguments end with the remote command, so no `-p` after them). (`-o HostName=…` would not do: ssh's `Match host` then sees the new name, and the
- * target's block with its certificate and HostKeyAlias no longer applies.)
+ * The same ssh arguments with `-F <copy>`: the target's config without its ProxyCommand and with
+ * the sshd's address and port. (`-o HostName=…` would not do: ssh's `Match host` would then see the
+ * new name, and the target's block with its certificate and HostKeyAlias would no longer apply.)
  */
 function directConfig(args: readonly string[], port: number): string[] {
   const at = args.indexOf('-F') + 1;
