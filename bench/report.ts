@@ -7,6 +7,7 @@ import type { ClientFigures } from './client.js';
 import type { ColdStartFigures } from './cold-start.js';
 import type { KrlFigures } from './krl.js';
 import type { RequestFigures } from './request.js';
+import type { MemoryAtPeak } from './ca-probe.js';
 import type { CaKeyName, SigningFigures } from './signing.js';
 import { round } from './stats.js';
 import type { TunnelFigures } from './tunnel.js';
@@ -15,6 +16,7 @@ export interface BenchResults {
   signing: Record<CaKeyName, SigningFigures>;
   request: RequestFigures['levels'];
   rssMb: number | undefined;
+  caMemoryAtPeak: MemoryAtPeak | undefined;
   coldStartMs: number;
   bundleBytes: number;
   coldStart: ColdStartFigures;
@@ -109,8 +111,19 @@ export function rows(r: SomeResults): Row[] {
       `/ ${round(busy((l.caCpuMsPerRequest ?? 0) + l.benchCpuMsPerRequest))}`,
     );
   }
-  if (r.request !== undefined)
+  if (r.request !== undefined) {
     add('CA peak RSS under load', r.rssMb, 'MB', ['< 150 MB', (r.rssMb ?? Infinity) < 150]);
+    // What the peak was made of (docs/performance.md, "CA peak RSS"): V8's young generation is
+    // mostly garbage awaiting a scavenge; the old space holds what survives.
+    const m = r.caMemoryAtPeak;
+    add(
+      'CA at peak RSS: V8 young generation / old space / outside the V8 heap',
+      m?.newSpaceMb,
+      m === undefined
+        ? 'MB'
+        : `MB / ${round(m.oldSpaceMb)} MB (heap used ${round(m.heapUsedMb)} MB) / ${round(m.rssMb - m.heapTotalMb)} MB`,
+    );
+  }
   const cold = r.coldStart;
   if (cold !== undefined) {
     add('cold start: spawn to first certificate', cold.coldStartMs, 'ms', [

@@ -13,7 +13,8 @@ import { fetchCaInfo } from '../client/lib/certificates.js';
 import { parsePublicKey } from '../src/cert/index.js';
 import { generateKeyPair } from '../src/local/openssh.js';
 import { LOCAL_INSTANCE_ARN, type LocalStack } from '../src/local/stack.js';
-import { answerTo, attribute, type ServedRequest } from './attribution.js';
+import { answerTo, attribute } from './attribution.js';
+import type { MemoryAtPeak, ProbeRecord } from './ca-probe.js';
 import { runLoad, type LoadFigures } from './load.js';
 import { cpuTimeMs, findChild, peakRssMb } from './process-memory.js';
 import { recordServiceTimes } from './service-time.js';
@@ -51,6 +52,8 @@ export interface RequestFigures {
   levels: Record<string, LevelFigures>;
   /** Peak resident memory of the `lkp-ca serve` process after all levels, MB. */
   rssMb: number | undefined;
+  /** What the CA's memory was made of when its RSS was highest (sampled by the probe every 20 ms). */
+  caMemoryAtPeak: MemoryAtPeak | undefined;
 }
 
 export interface RequestOptions {
@@ -95,6 +98,7 @@ export async function benchRequests(stack: LocalStack, opts: RequestOptions): Pr
       throw new Error('cannot find the lkp-ca serve process (the benchmark reads Linux /proc)');
     const probe = caProbe(pid, stack.caEnv.LKP_BENCH_PROBE_FILE);
     const levels: Record<string, LevelFigures> = {};
+    let memoryAtPeak: MemoryAtPeak | undefined;
     for (const concurrency of opts.concurrency) {
       await probe.collect();
       times.reset();
@@ -103,7 +107,8 @@ export async function benchRequests(stack: LocalStack, opts: RequestOptions): Pr
       const figures = await load(concurrency, opts.requestsPerLevel);
       const cpuAfter = cpuTimeMs(pid);
       const benchCpuUsed = process.cpuUsage(benchCpu);
-      const served = await probe.collect();
+      const { served, memoryAtPeak: memory } = await probe.collect();
+      memoryAtPeak = memory;
       const answers = times.answers();
       const attributed = served.map((request) => attribute(request, answers));
       const calls = served.flatMap((request) => request.calls);
@@ -128,7 +133,7 @@ export async function benchRequests(stack: LocalStack, opts: RequestOptions): Pr
         benchCpuMsPerRequest: (benchCpuUsed.user + benchCpuUsed.system) / 1000 / figures.requests,
       };
     }
-    return { levels, rssMb: peakRssMb(pid) };
+    return { levels, rssMb: peakRssMb(pid), caMemoryAtPeak: memoryAtPeak };
   } finally {
     times.stop();
   }
@@ -138,16 +143,16 @@ export async function benchRequests(stack: LocalStack, opts: RequestOptions): Pr
 function caProbe(pid: number, file: string | undefined) {
   if (file === undefined) throw new Error('the CA was started without the probe: use startBenchStack');
   return {
-    async collect(): Promise<ServedRequest[]> {
+    async collect(): Promise<ProbeRecord> {
       rmSync(file, { force: true });
       process.kill(pid, 'SIGUSR2');
       for (let waited = 0; !existsSync(file); waited += 10) {
         if (waited > 10_000) throw new Error(`the CA probe wrote nothing to ${file} within 10 s`);
         await sleep(10);
       }
-      const served = JSON.parse(readFileSync(file, 'utf8')) as ServedRequest[];
+      const record = JSON.parse(readFileSync(file, 'utf8')) as ProbeRecord;
       rmSync(file);
-      return served;
+      return record;
     },
   };
 }

@@ -60,6 +60,7 @@ if (['request', 'coldStart', 'client', 'tunnel'].some((s) => selected(s as Secti
       const request = await benchRequests(stack, PLAN.request);
       results.request = request.levels;
       results.rssMb = request.rssMb;
+      results.caMemoryAtPeak = request.caMemoryAtPeak;
     }
     if (selected('coldStart')) {
       step('cold start of the bundled Lambda handler');

@@ -62,6 +62,21 @@ describe('benchmark smoke run', () => {
     expect(level?.caOverheadP50Ms).toBeLessThanOrEqual(level?.p50Ms ?? 0);
     expect(Object.keys(level?.standins ?? {}).sort()).toEqual(['ec2', 'kms', 'lambda', 'sts']);
     expect(level?.standins.kms?.callsPerRequest).toBe(1);
+    // The CA's memory when its RSS was highest: V8's spaces are parts of its heap, its heap of the RSS.
+    const memory = figures.caMemoryAtPeak;
+    expect(memory).toEqual({
+      rssMb: positive,
+      heapTotalMb: positive,
+      heapUsedMb: positive,
+      newSpaceMb: positive,
+      oldSpaceMb: positive,
+      externalMb: positive,
+    });
+    expect(memory?.heapUsedMb).toBeLessThanOrEqual(memory?.heapTotalMb ?? 0);
+    expect((memory?.newSpaceMb ?? 0) + (memory?.oldSpaceMb ?? 0)).toBeLessThanOrEqual(
+      memory?.heapTotalMb ?? 0,
+    );
+    expect(memory?.heapTotalMb).toBeLessThan(memory?.rssMb ?? 0);
   });
 
   it('cold start bundles the handler and times a fresh process to its first certificate', async () => {
@@ -142,6 +157,14 @@ describe('benchmark smoke run', () => {
       },
       request: { c16: level },
       rssMb: 100,
+      caMemoryAtPeak: {
+        rssMb: 100,
+        heapTotalMb: 60,
+        heapUsedMb: 20,
+        newSpaceMb: 32,
+        oldSpaceMb: 15,
+        externalMb: 2,
+      },
       coldStartMs: 200,
       bundleBytes: 500_000,
       coldStart: {
@@ -185,6 +208,9 @@ describe('benchmark smoke run', () => {
     // The c16 overhead is retired as a target in favour of CPU per request.
     expect(status('request c16: CA overhead p50')).toBe('');
     expect(status('request c16: CPU per request')).toBe('PASS');
+    expect(table.find((r) => r.figure.startsWith('CA at peak RSS'))?.value).toBe(
+      '32 MB / 15 MB (heap used 20 MB) / 40 MB',
+    );
     expect(status('cold start: spawn')).toBe('MISS');
     expect(status('bundle size')).toBe('PASS');
     expect(status('client: lkp ssh (cached cert) added')).toBe('PASS');
