@@ -1,7 +1,8 @@
 /**
  * What the STS client must do that the other tests did not show (issue 15, mutation testing): see a
- * repeated JSON field after a closed nested object, cut an answer off while it streams, speak TLS
- * to an https endpoint, and reach an IPv6 literal. Behaviour only, through parseStsResponse, callSts
+ * repeated JSON field after a closed nested object, an array or an escaped quote, or with spaces
+ * before its colon; refuse non-string fields; cut an answer off while it streams and hang up; speak
+ * TLS to an https endpoint, and reach an IPv6 literal. Behaviour only, through parseStsResponse, callSts
  * and httpStsTransport, against raw loopback sockets.
  */
 import * as net from 'node:net';
@@ -9,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LkpError } from '../../../src/errors.js';
 import { parseStsProof, type StsProof } from '../../../src/identity/proof.js';
 import { callSts, httpStsTransport, parseStsResponse } from '../../../src/identity/sts.js';
-import { stsXml } from '../../helpers/fake-sts.js';
+import { stsJson, stsXml } from '../../helpers/fake-sts.js';
 import { CALLER, EXPECT, signedProof } from './fixtures.js';
 
 const closers: Array<() => Promise<void>> = [];
@@ -46,19 +47,51 @@ async function errorOf(p: Promise<unknown>): Promise<LkpError> {
 }
 
 describe('parseStsResponse (JSON)', () => {
+  const result = (arn: string) =>
+    `"GetCallerIdentityResult":{"Arn":"${arn}","Account":"${CALLER.Account}","UserId":"${CALLER.UserId}"}`;
+  const other = CALLER.Arn.replace(/[^/]+$/, 'mallory');
+  /** Two results around `metadata`: JSON.parse would keep the second, naming another caller. */
+  const twoResults = (metadata: string) =>
+    `{"GetCallerIdentityResponse":{${result(CALLER.Arn)},"ResponseMetadata":${metadata},${result(other)}}}`;
+
   it('sees a repeated field that follows a closed nested object', () => {
-    const result = (arn: string) =>
-      `"GetCallerIdentityResult":{"Arn":"${arn}","Account":"${CALLER.Account}","UserId":"${CALLER.UserId}"}`;
-    const other = CALLER.Arn.replace(/[^/]+$/, 'mallory');
-    // JSON.parse would keep the second result, naming another caller.
-    const body = `{"GetCallerIdentityResponse":{${result(CALLER.Arn)},"ResponseMetadata":{"RequestId":"r"},${result(other)}}}`;
-    expect(() => parseStsResponse('application/json', body)).toThrow(/repeats a field/);
+    expect(() => parseStsResponse('application/json', twoResults('{"RequestId":"r"}'))).toThrow(
+      /repeats a field/,
+    );
+  });
+
+  it('sees a repeated field that follows an array', () => {
+    expect(() => parseStsResponse('application/json', twoResults('{"Ids":["a",{"b":1}]}'))).toThrow(
+      /repeats a field/,
+    );
+  });
+
+  it('sees a repeated field that follows a string holding an escaped quote and a brace', () => {
+    expect(() => parseStsResponse('application/json', twoResults('{"RequestId":"\\"{"}'))).toThrow(
+      /repeats a field/,
+    );
+  });
+
+  it('sees a repeated field written with spaces around the colon', () => {
+    const spaced = twoResults('{"RequestId":"r"}').replaceAll('":', '" : ');
+    expect(JSON.parse(spaced)).toBeTypeOf('object');
+    expect(() => parseStsResponse('application/json', spaced)).toThrow(/repeats a field/);
+  });
+
+  it.each([
+    ['an Arn in an array', { ...CALLER, Arn: [CALLER.Arn] }],
+    ['a numeric UserId', { ...CALLER, UserId: 1234567 }],
+  ])('refuses %s', (_what, caller) => {
+    const body = stsJson(caller as unknown as typeof CALLER);
+    expect(() => parseStsResponse('application/json', body)).toThrow(/must be strings/);
   });
 });
 
 describe('httpStsTransport', () => {
-  it('cuts off an answer that never ends as soon as it passes the size cap, not at the deadline', async () => {
+  it('cuts off an answer that never ends as soon as it passes the size cap, not at the deadline, and hangs up', async () => {
+    let hungUp: Promise<void> | undefined;
     const port = await rawServer('127.0.0.1', (sock) => {
+      hungUp = new Promise<void>((resolve) => sock.once('close', () => resolve()));
       sock.write('HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n');
       // 64 KiB in 1 KiB chunks and no final chunk: the body never ends on its own.
       const chunk = `400\r\n${' '.repeat(1024)}\r\n`;
@@ -70,6 +103,9 @@ describe('httpStsTransport', () => {
       code: 'Unauthenticated',
       message: expect.stringMatching(/larger than 16384 bytes/),
     });
+    // The CA closes the connection itself: the server never ends it, so only that settles this.
+    expect(hungUp).toBeInstanceOf(Promise);
+    await hungUp;
   });
 
   it('speaks TLS to an https endpoint', async () => {
