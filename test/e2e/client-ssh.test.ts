@@ -344,7 +344,7 @@ Module._load = function (request, ...rest) {
     const out = await lkp('setup', '--uninstall');
     expect(out.code).toBe(0);
     expect(readFileSync(join(home, '.ssh', 'config'), 'utf8')).toBe('');
-    for (const f of ['config', 'ssh_config', 'known_hosts', 'known_hosts.d'])
+    for (const f of ['config', 'ssh_config', 'known_hosts', 'known_hosts.d', 'revoked_hosts.d'])
       expect(existsSync(join(home, '.lkp', f))).toBe(false);
     expect(existsSync(join(home, '.lkp', 'keys', 'default', 'id_ed25519'))).toBe(true);
   });
