@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fetchCaInfo } from '../../client/lib/certificates.js';
 import { knownHostsLine, type SshLogin } from '../../client/lib/ssh-args.js';
@@ -25,6 +27,7 @@ import {
   startLocalStack,
   type LocalStack,
 } from '../../src/local/stack.js';
+import { encodeKrl } from '../../src/krl/encode.js';
 import type { Lock } from '../../src/locks/protocol.js';
 import type { InfoResponse } from '../../src/protocol.js';
 import { LKP_CLI, runProgram } from '../helpers/run-node.js';
@@ -202,6 +205,50 @@ describe.skipIf(!asRoot)('locks reach a real sshd through the KRL', () => {
     const down = await fetchKrl(`http://127.0.0.1:${await freePort()}`);
     expect(down.code).not.toBe(0);
     expect(readFileSync(krlPath())).toEqual(before);
+  });
+
+  it('installs a list too big for the old 1 MiB cap: 120,000 revoked serials', async () => {
+    const caKey = Buffer.from(info.CaPublicKeys[0]!.split(' ')[1]!, 'base64');
+    const serials = Array.from({ length: 120_000 }, (_, i) => BigInt(i) * 7919n + 1n);
+    const big = encodeKrl({ version: 1n, generatedAt: 0, certificates: [{ caKey, serials }] });
+    // The stack's CA, except that Krl requests get the big list.
+    const front = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if ((JSON.parse(body.toString()) as { Kind?: string }).Kind === 'Krl') {
+          // A field whose value is the key's name, before the key: the agent counts keys, not words.
+          const answer = JSON.stringify({ Note: 'Krl', Krl: big.toString('base64'), GeneratedAt: 0 });
+          // With its length, as Lambda sends it: curl enforces --max-filesize on a known length.
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(answer),
+          });
+          res.end(answer);
+          return;
+        }
+        void fetch(stack.caUrl, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        }).then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      expect(big.toString('base64').length).toBeGreaterThan(1024 * 1024);
+      const fetched = await fetchKrl(`http://127.0.0.1:${(front.address() as AddressInfo).port}`);
+      expect(fetched.code, fetched.stderr).toBe(0);
+      expect(readFileSync(krlPath())).toEqual(big);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      // Back to the CA's own list for the tests that follow.
+      expect((await fetchKrl()).code).toBe(0);
+    }
   });
 
   it('unlock restores access, for the old certificate and a new one', async () => {
