@@ -6,6 +6,8 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { credentialProviders } from './aws-sdk.js';
 
 export async function resolveCredentials(opts: { profile?: string }): Promise<AwsCredentialIdentity> {
+  const fromEnvironment = opts.profile ? undefined : environmentCredentials(process.env);
+  if (fromEnvironment) return fromEnvironment;
   // Loaded on use, not when lkp starts: a cached `lkp ssh` needs no credentials (issue "Benchmarks", item 4).
   const { fromNodeProviderChain } = credentialProviders();
   const provider = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
@@ -14,6 +16,24 @@ export async function resolveCredentials(opts: { profile?: string }): Promise<Aw
   } catch (e) {
     throw new Error(describeFailure(e, opts.profile), { cause: e });
   }
+}
+
+/**
+ * The chain's first link without loading the chain (~60 ms of every `lkp tunnel` and first login,
+ * docs/performance.md): static keys in the environment, read as the SDK's fromEnv reads them, and
+ * skipped where the chain skips them — when a profile is named (AWS_PROFILE or --aws-profile).
+ */
+export function environmentCredentials(env: NodeJS.ProcessEnv): AwsCredentialIdentity | undefined {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  if (env.AWS_PROFILE || !accessKeyId || !secretAccessKey) return undefined;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(env.AWS_CREDENTIAL_EXPIRATION ? { expiration: new Date(env.AWS_CREDENTIAL_EXPIRATION) } : {}),
+    ...(env.AWS_CREDENTIAL_SCOPE ? { credentialScope: env.AWS_CREDENTIAL_SCOPE } : {}),
+    ...(env.AWS_ACCOUNT_ID ? { accountId: env.AWS_ACCOUNT_ID } : {}),
+  };
 }
 
 /** The chain's last link says only "Could not load credentials from any providers"; name the fix instead. */

@@ -64,3 +64,46 @@ describe('resolveCredentials', () => {
     );
   });
 });
+
+describe('environment credentials without loading the chain', () => {
+  const PROFILE_FILE =
+    '[work]\naws_access_key_id = AKIAPROFILE000000001\naws_secret_access_key = profile-secret\n';
+
+  it('reads the environment as the SDK chain does, field by field', async () => {
+    const { fromEnv } = await import('@aws-sdk/credential-providers');
+    const cases: Record<string, string>[] = [
+      { AWS_ACCESS_KEY_ID: 'AKIAENVIRONMENT00001', AWS_SECRET_ACCESS_KEY: 's' },
+      {
+        AWS_ACCESS_KEY_ID: 'ASIAENVIRONMENT00001',
+        AWS_SECRET_ACCESS_KEY: 's',
+        AWS_SESSION_TOKEN: 'token',
+        AWS_CREDENTIAL_EXPIRATION: '2026-12-03T20:00:00Z',
+        AWS_CREDENTIAL_SCOPE: 'us-east-1',
+        AWS_ACCOUNT_ID: '111122223333',
+      },
+    ];
+    for (const env of cases) {
+      for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+      const sdk = { ...(await fromEnv()()) } as Record<string, unknown>;
+      delete sdk.$source; // the SDK's feature marker for its user agent
+      expect(await resolveCredentials({})).toEqual(sdk);
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('leaves the environment keys to the chain when a profile is named, as the chain does', async () => {
+    writeFileSync(join(dir, 'credentials'), PROFILE_FILE);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAENVIRONMENT00001');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'env-secret');
+    await expect(resolveCredentials({ profile: 'work' })).resolves.toMatchObject({
+      accessKeyId: 'AKIAPROFILE000000001',
+    });
+    vi.stubEnv('AWS_PROFILE', 'work');
+    await expect(resolveCredentials({})).resolves.toMatchObject({ accessKeyId: 'AKIAPROFILE000000001' });
+  });
+
+  it('needs both keys', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAENVIRONMENT00001');
+    await expect(resolveCredentials({})).rejects.toThrow('no AWS credentials found');
+  });
+});
