@@ -370,6 +370,9 @@ describe('parseUserPolicyResponse: SourceAddress', () => {
     '::ffff:0.0.0.0/96',
     '::ffff:10.1.0.0/112',
     '::ffff:10.1.2.0/120',
+    // Octets of more than one digit, and all eight groups written out.
+    '::ffff:10.20.30.64/122',
+    '2001:db8:0:0:0:0:0:0/32',
     '10.0.0.0/8,2001:db8::/32,192.0.2.1',
   ])('accepts %s', (list) => {
     expect(user(withOptions({ SourceAddress: list })).criticalOptions['source-address']).toBe(list);
@@ -632,6 +635,8 @@ describe('InstanceConnectEndpoint (our addition, docs/eice.md)', () => {
     [{}, /InstanceConnectEndpoint\.Id is missing/],
     [{ Id: 'eice-123' }, /InstanceConnectEndpoint\.Id must be an endpoint id/],
     [{ Id: 7 }, /InstanceConnectEndpoint\.Id must be an endpoint id/],
+    [{ Id: [ID] }, /InstanceConnectEndpoint\.Id must be an endpoint id/],
+    [{ Id: ID, DnsName: [DNS] }, /DnsName must be the endpoint's DNS name/],
     [{ Id: ID, Port: 22 }, /unknown field "Port"/],
     [
       { Id: ID, DnsName: 'attacker.example.com' },
