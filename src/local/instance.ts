@@ -4,7 +4,7 @@
  * Shared by the `npm start` demo and the end-to-end tests.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requestCertificate } from '../../client/lib/certificates.js';
@@ -32,7 +32,9 @@ export async function startLocalInstance(
   info: InfoResponse,
   loginUser: string,
 ): Promise<LocalInstance> {
-  const hostKey = await generateKeyPair(stack.dir, 'ssh_host_ed25519_key');
+  // A folder of its own: a stack may start more than one instance (the benchmark does).
+  const dir = mkdtempSync(join(stack.dir, 'instance-'));
+  const hostKey = await generateKeyPair(dir, 'ssh_host_ed25519_key');
   const hostCert = await requestCertificate(stack.caUrl, info, stack.host.credentials, {
     Kind: 'Host',
     PublicKey: hostKey.publicKey,
@@ -42,7 +44,7 @@ export async function startLocalInstance(
   });
   const hostCertificatePath = writeCertificate(hostKey.privatePath, hostCert);
   const sshd = await startSshd({
-    dir: join(stack.dir, 'sshd'),
+    dir: join(dir, 'sshd'),
     trustedUserCaKeys: info.CaPublicKeys,
     hostKeyPath: hostKey.privatePath,
     hostCertificatePath,

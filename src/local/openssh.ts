@@ -23,6 +23,8 @@ export async function generateKeyPair(
 ): Promise<KeyPair> {
   const [algorithm, bits] = type.split('-') as [string, string | undefined];
   const privatePath = join(dir, name);
+  // ssh-keygen would ask whether to overwrite, and wait for an answer nobody gives.
+  if (existsSync(privatePath)) throw new Error(`${privatePath} exists already`);
   const args = [
     '-q',
     '-t',

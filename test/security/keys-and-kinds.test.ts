@@ -3,7 +3,7 @@
  * keys) and certificate-kind confusion, judged by a real OpenSSH sshd: a host certificate is not
  * a user certificate, whatever key it carries.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIdentityProof } from '../../client/lib/proof.js';
@@ -216,7 +216,8 @@ describe('certificate kinds against a real sshd', () => {
   });
 
   it('refuses the host certificate (and its key) presented as a user certificate', async () => {
-    const hostKeyPath = join(stack.dir, 'ssh_host_ed25519_key');
+    const hostKeyPath = instance.hostCertificatePath.replace(/-cert\.pub$/, '');
+    expect(existsSync(hostKeyPath)).toBe(true);
     const outcome = await trySsh(loginFor(instance, loginUser, hostKeyPath, instance.hostCertificatePath), [
       'echo',
       MARKER,
