@@ -4,7 +4,7 @@
  * Shared by the `npm start` demo and the end-to-end tests.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requestCertificate } from '../../client/lib/certificates.js';
@@ -33,7 +33,10 @@ export async function startLocalInstance(
   loginUser: string,
 ): Promise<LocalInstance> {
   // A folder of its own: a stack may start more than one instance (the benchmark does).
+  // Traversable like the stack's own folder is made for a login user (sshd reads the principals file
+  // as that user); the stack's folder still decides who may enter at all.
   const dir = mkdtempSync(join(stack.dir, 'instance-'));
+  chmodSync(dir, 0o711);
   const hostKey = await generateKeyPair(dir, 'ssh_host_ed25519_key');
   const hostCert = await requestCertificate(stack.caUrl, info, stack.host.credentials, {
     Kind: 'Host',
