@@ -21,6 +21,7 @@ import {
   LOCAL_PRIVATE_IP,
   LOCAL_REGION,
   type LocalStack,
+  userEnvironment,
 } from '../src/local/stack.js';
 import { builtFile } from './stack.js';
 
@@ -63,16 +64,7 @@ export async function startClientSession(
   if (opts.eice)
     stack.eice.setRoutes([{ privateIp: LOCAL_PRIVATE_IP, remotePort: 22, localPort: instance.sshd.port }]);
   const home = mkdtempSync(join(tmpdir(), 'lkp-bench-home-'));
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ACCESS_KEY_ID: stack.user.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: stack.user.credentials.secretAccessKey,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ENDPOINT_URL_EC2: ec2.url,
-    ...(opts.eice ? { LKP_EICE_URL: stack.eice.url } : {}),
-  };
+  const env = userEnvironment(stack, home, ec2.url, opts.eice ? { LKP_EICE_URL: stack.eice.url } : {});
   const cli = builtFile('lkp.cjs');
   const lkp = (...args: string[]) => timed(process.execPath, [cli, ...args], env);
   const target = `${login}@${LOCAL_INSTANCE_ID}`;

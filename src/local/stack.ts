@@ -345,3 +345,25 @@ export async function startCaProcess(
   });
   return { url, output, stop: () => stopChild(child) };
 }
+
+/**
+ * The environment `lkp` runs in as the stack's user (alice) from a throwaway HOME: her keys, the
+ * region, and the EC2 endpoint the client looks instances up in; `extra` adds or overrides.
+ */
+export function userEnvironment(
+  stack: LocalStack,
+  home: string,
+  ec2Url: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ACCESS_KEY_ID: stack.user.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.user.credentials.secretAccessKey,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ENDPOINT_URL_EC2: ec2Url,
+    ...extra,
+  };
+}

@@ -17,6 +17,7 @@ import {
   LOCAL_REGION,
   startLocalStack,
   type LocalStack,
+  userEnvironment,
 } from '../../src/local/stack.js';
 import type { InfoResponse } from '../../src/protocol.js';
 import { LKP_CLI, runProgram } from '../helpers/run-node.js';
@@ -59,15 +60,8 @@ describe('lkp setup, lkp ssh and transparent ssh', () => {
       ],
     });
     home = mkdtempSync(join(tmpdir(), 'lkp-home-'));
-    env = {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ACCESS_KEY_ID: user.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
-      AWS_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL_EC2: ec2.url,
-    };
+    env = userEnvironment(stack, home, ec2.url);
+
     const setup = await lkp(...setupArgs());
     expect(setup.stderr).toBe('');
     expect(setup.code).toBe(0);

@@ -27,6 +27,7 @@ import {
   LOCAL_REGION,
   startLocalStack,
   type LocalStack,
+  userEnvironment,
 } from '../../src/local/stack.js';
 import { LKP_CLI, runProgram } from '../helpers/run-node.js';
 
@@ -95,16 +96,7 @@ beforeAll(async () => {
   echo = createServer((socket) => socket.pipe(socket));
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   home = mkdtempSync(join(tmpdir(), 'lkp-eice-home-'));
-  env = {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ACCESS_KEY_ID: stack.user.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: stack.user.credentials.secretAccessKey,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ENDPOINT_URL_EC2: ec2.url,
-    LKP_EICE_URL: stack.eice.url,
-  };
+  env = userEnvironment(stack, home, ec2.url, { LKP_EICE_URL: stack.eice.url });
   const setup = await lkp('setup', '--url', stack.caUrl, '--default-user', login);
   expect(setup.code).toBe(0);
   const strict = await lkp('setup', '--profile-name', 'strict', '--url', stack.caUrl, '--reach', 'eice');
